@@ -1,0 +1,262 @@
+"""Areas of interest: geometry + CRS + validity period.
+
+Built-in AOIs are the project's own coarse working areas (``geo/data/haiphong_aois.geojson``);
+official boundaries (the city, the 114 post-2025 communes, wards and special zones) are imported
+from files with :func:`read_aoi_file` and kept in the catalog. Geometries at rest are WGS 84.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+import shapely
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+
+from geo.crs import PROCESSING_CRS, WGS84, reproject_geometry
+from geo.errors import AOINotFound, GeometryRepaired, InvalidGeometry, UnreadableFile
+
+__all__ = ["AOI", "builtin_aois", "read_aoi_file", "select_valid", "find_aoi", "slugify"]
+
+_POLYGONAL = ("Polygon", "MultiPolygon")
+
+
+@dataclass(frozen=True)
+class AOI:
+    """An area of interest. ``geometry`` is always WGS 84 (lon, lat); the period is inclusive."""
+
+    id: str
+    name_vi: str
+    name_en: str
+    geometry: BaseGeometry
+    kind: str = "area"
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    source: str = "hpgeo"
+    properties: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.geometry.is_empty or self.geometry.geom_type not in _POLYGONAL:
+            raise InvalidGeometry(f"AOI {self.id!r}: geometry must be a non-empty polygon, got {self.geometry.geom_type}")
+        if self.valid_from and self.valid_to and self.valid_from > self.valid_to:
+            raise InvalidGeometry(f"AOI {self.id!r}: valid_from {self.valid_from} is after valid_to {self.valid_to}")
+
+    def valid_on(self, day: dt.date | None) -> bool:
+        if day is None:
+            return True
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+    def name(self, lang: str = "vi") -> str:
+        return self.name_en if lang == "en" else self.name_vi
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        return tuple(self.geometry.bounds)  # type: ignore[return-value]
+
+    def geometry_in(self, crs: Any = PROCESSING_CRS) -> BaseGeometry:
+        return reproject_geometry(self.geometry, WGS84, crs)
+
+    def area_km2(self) -> float:
+        return self.geometry_in(PROCESSING_CRS).area / 1e6
+
+    def to_feature(self) -> dict[str, Any]:
+        return {
+            "type": "Feature",
+            "id": self.id,
+            "geometry": mapping(self.geometry),
+            "properties": {
+                "id": self.id,
+                "name_vi": self.name_vi,
+                "name_en": self.name_en,
+                "kind": self.kind,
+                "valid_from": self.valid_from.isoformat() if self.valid_from else None,
+                "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+                "source": self.source,
+                **self.properties,
+            },
+        }
+
+    @classmethod
+    def from_feature(cls, feature: dict[str, Any], source: str | None = None) -> "AOI":
+        p = dict(feature.get("properties") or {})
+        known = {"id", "name_vi", "name_en", "kind", "valid_from", "valid_to", "source"}
+        return cls(
+            id=str(p.get("id") or feature.get("id")),
+            name_vi=p.get("name_vi") or p.get("name_en") or str(p.get("id")),
+            name_en=p.get("name_en") or p.get("name_vi") or str(p.get("id")),
+            geometry=shape(feature["geometry"]),
+            kind=p.get("kind") or "area",
+            valid_from=_date(p.get("valid_from")),
+            valid_to=_date(p.get("valid_to")),
+            source=source or p.get("source") or "hpgeo",
+            properties={k: v for k, v in p.items() if k not in known},
+        )
+
+
+def _date(value: Any) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> tuple[AOI, ...]:
+    text = resources.files("geo").joinpath("data/haiphong_aois.geojson").read_text(encoding="utf-8")
+    fc = json.loads(text)
+    source = "hpgeo built-in (hand-drawn approximation, not an official boundary)"
+    return tuple(AOI.from_feature(f, source=source) for f in fc["features"])
+
+
+def builtin_aois() -> list[AOI]:
+    """The project's built-in Hai Phong AOIs."""
+    return list(_builtin())
+
+
+def select_valid(aois: Iterable[AOI], on: dt.date | None) -> list[AOI]:
+    return [a for a in aois if a.valid_on(on)]
+
+
+def find_aoi(aois: Iterable[AOI], aoi_id: str, on: dt.date | None = None) -> AOI:
+    for a in aois:
+        if a.id == aoi_id and a.valid_on(on):
+            return a
+    when = f" valid on {on}" if on else ""
+    raise AOINotFound(f"no AOI {aoi_id!r}{when}")
+
+
+def slugify(text: str) -> str:
+    """ASCII id from a (Vietnamese) name: 'Đồ Sơn' -> 'do-son'."""
+    import unicodedata
+
+    text = text.replace("Đ", "D").replace("đ", "d")
+    norm = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", norm.lower()).strip("-") or "aoi"
+
+
+def read_aoi_file(
+    path: str | Path,
+    *,
+    id_field: str | None = None,
+    name_field: str | None = None,
+    kind: str = "admin",
+    valid_from: dt.date | None = None,
+    valid_to: dt.date | None = None,
+    id_prefix: str = "",
+    where: dict[str, Any] | None = None,
+) -> list[AOI]:
+    """Read polygon features from GeoJSON, GeoPackage, Shapefile or KML into AOIs (WGS 84).
+
+    Raises :class:`UnreadableFile` for a file that cannot be parsed and :class:`InvalidGeometry` when a
+    feature is not polygonal or is empty. Invalid polygons are repaired (``make_valid``) with a warning.
+    ``where`` keeps only features whose attributes equal the given values (e.g. ``{"period": "after"}``).
+    """
+    import geopandas as gpd
+
+    path = Path(path)
+    if not path.exists():
+        raise UnreadableFile(f"{path}: no such file")
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises DataSourceError, ValueError...
+        raise UnreadableFile(f"{path}: cannot read as a vector file ({exc.__class__.__name__}: {exc})") from exc
+    if where:
+        for k, v in where.items():
+            if k not in gdf.columns:
+                raise UnreadableFile(f"{path}: no attribute {k!r} (have: {', '.join(map(str, gdf.columns))})")
+            gdf = gdf[gdf[k].astype(str) == str(v)]
+    if len(gdf) == 0:
+        raise InvalidGeometry(f"{path}: no features")
+    if gdf.crs is None:
+        warnings.warn(f"{path}: no CRS given, assuming WGS 84", GeometryRepaired, stacklevel=2)
+        gdf = gdf.set_crs(4326)
+    gdf = gdf.to_crs(4326)
+
+    name_col = name_field or _first_col(
+        gdf, ("name_vi", "ten_xa", "ten_huyen", "ten_tinh", "ten", "Ten", "TEN", "name", "Name", "NAME", "NAME_1")
+    )
+    id_col = id_field or _first_col(gdf, ("id", "ID", "ma_xa", "ma"), unique=True)
+    for col, label in ((id_field, "--id-field"), (name_field, "--name-field")):
+        if col and col not in gdf.columns:
+            raise UnreadableFile(f"{path}: {label} {col!r} not among attributes {', '.join(map(str, gdf.columns))}")
+
+    out: list[AOI] = []
+    seen: set[str] = set()
+    for i, row in enumerate(gdf.itertuples(index=False)):
+        rec = row._asdict()
+        geom = rec.get("geometry")
+        if geom is None or geom.is_empty:
+            raise InvalidGeometry(f"{path}: feature {i} has no geometry")
+        if geom.geom_type == "GeometryCollection":
+            polys = [g for g in geom.geoms if g.geom_type in _POLYGONAL]
+            geom = shapely.union_all(polys) if polys else geom
+        geom = shapely.force_2d(geom)
+        if geom.geom_type not in _POLYGONAL:
+            raise InvalidGeometry(f"{path}: feature {i} is a {geom.geom_type}; AOIs must be polygons")
+        if not geom.is_valid:
+            reason = shapely.is_valid_reason(geom)
+            geom = shapely.make_valid(geom)
+            if geom.geom_type == "GeometryCollection":
+                geom = shapely.union_all([g for g in geom.geoms if g.geom_type in _POLYGONAL])
+            warnings.warn(f"{path}: feature {i} was invalid ({reason}); repaired", GeometryRepaired, stacklevel=2)
+        name = str(rec[name_col]) if name_col and _present(rec.get(name_col)) else f"{path.stem} {i + 1}"
+        base = str(rec[id_col]) if id_col and _present(rec.get(id_col)) else slugify(name)
+        aoi_id = id_prefix + slugify(base)
+        if aoi_id in seen:
+            aoi_id = f"{aoi_id}-{i + 1}"
+        seen.add(aoi_id)
+        props = {k: _plain(v) for k, v in rec.items() if k != "geometry"}
+        out.append(
+            AOI(
+                id=aoi_id,
+                name_vi=name,
+                name_en=name,
+                geometry=geom,
+                kind=kind,
+                valid_from=valid_from,
+                valid_to=valid_to,
+                source=f"imported from {path.name}",
+                properties={"attributes": props},
+            )
+        )
+    return out
+
+
+def _first_col(gdf: Any, names: tuple[str, ...], unique: bool = False) -> str | None:
+    """First of ``names`` that is a column with values (all distinct, if ``unique``)."""
+    for n in names:
+        if n in gdf.columns:
+            col = gdf[n]
+            if col.notna().any() and (not unique or (col.notna().all() and col.is_unique)):
+                return n
+    return None
+
+
+def _present(v: Any) -> bool:
+    import pandas as pd
+
+    return v is not None and not (isinstance(v, float) and pd.isna(v)) and v is not pd.NaT and str(v) != ""
+
+
+def _plain(v: Any) -> Any:
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if hasattr(v, "item"):
+        try:
+            return v.item()
+        except Exception:
+            return str(v)
+    return str(v)
+
+

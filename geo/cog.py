@@ -1,0 +1,188 @@
+"""Atomic Cloud-Optimized GeoTIFF writing and validation (rio-cogeo).
+
+``write_cog`` writes to a temporary file in the destination folder, converts it with
+rio-cogeo, validates the result, and only then renames it over the destination: a reader
+never sees a half-written file, and a crash leaves at most a ``.tmp`` file that the next
+run removes.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import rasterio
+from rio_cogeo.cogeo import cog_translate, cog_validate
+from rio_cogeo.profiles import cog_profiles
+
+from geo.errors import InvalidCOG
+from geo.grid import Grid
+
+__all__ = ["write_cog", "validate_cog", "dataarray_to_cog"]
+
+_TMP_SUFFIX = ".hpgeo-tmp"
+
+
+def validate_cog(path: str | os.PathLike) -> None:
+    """Raise :class:`InvalidCOG` with rio-cogeo's reasons unless ``path`` is a valid COG."""
+    valid, errors, _warnings = cog_validate(str(path), quiet=True)
+    if not valid:
+        raise InvalidCOG(f"{path} is not a valid COG: {'; '.join(errors)}")
+
+
+def _tmp_name(dst: Path, tag: str) -> Path:
+    return dst.with_name(f".{dst.name}.{tag}.{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}")
+
+
+def clean_stale_temporaries(folder: Path) -> int:
+    """Remove temporaries left by a killed writer in ``folder``; return how many."""
+    n = 0
+    if folder.is_dir():
+        for p in folder.glob(f".*{_TMP_SUFFIX}"):
+            p.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
+def write_cog(
+    dst: str | os.PathLike,
+    data: np.ndarray,
+    grid: Grid,
+    *,
+    nodata: float | int | None = None,
+    band_names: list[str] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    overview_resampling: str = "nearest",
+    compress: str = "deflate",
+    blocksize: int = 512,
+) -> Path:
+    """Write ``data`` (bands, rows, cols) or (rows, cols) on ``grid`` to a validated COG at ``dst``, atomically."""
+    arr = np.asarray(data)
+    if arr.ndim == 2:
+        arr = arr[np.newaxis]
+    if arr.shape[1:] != grid.shape:
+        raise InvalidCOG(f"array shape {arr.shape[1:]} does not match {grid}")
+    profile = {
+        "driver": "GTiff",
+        "height": grid.height,
+        "width": grid.width,
+        "count": arr.shape[0],
+        "dtype": arr.dtype.name,
+        "crs": grid.crs,
+        "transform": grid.transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": blocksize,
+        "blockysize": blocksize,
+    }
+
+    def fill(ds: Any) -> None:
+        ds.write(arr)
+
+    return _write_atomic(dst, profile, fill, band_names, tags, overview_resampling, compress, blocksize)
+
+
+def dataarray_to_cog(
+    dst: str | os.PathLike,
+    da: Any,
+    *,
+    nodata: float | int | None = None,
+    band_names: list[str] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    overview_resampling: str = "nearest",
+    compress: str = "deflate",
+    blocksize: int = 512,
+) -> Path:
+    """Write an xarray DataArray (dask-backed or not, rioxarray georeferencing) as a COG.
+
+    Dask-backed arrays are computed block by block into the temporary GeoTIFF, so memory stays
+    bounded by the chunk size, not the image size.
+    """
+    grid = Grid.from_dataarray(da)
+    if da.ndim == 2:
+        da = da.expand_dims("band")
+    profile = {
+        "driver": "GTiff",
+        "height": grid.height,
+        "width": grid.width,
+        "count": da.shape[0],
+        "dtype": np.dtype(da.dtype).name,
+        "crs": grid.crs,
+        "transform": grid.transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": blocksize,
+        "blockysize": blocksize,
+    }
+
+    def fill(ds: Any) -> None:
+        data = da.data
+        if hasattr(data, "dask"):
+            # compute one block at a time and write it to its window
+            data = data.rechunk({0: data.shape[0], 1: blocksize * 2, 2: blocksize * 8})
+            for yi, ys in enumerate(_offsets(data.chunks[1])):
+                for xi, xs in enumerate(_offsets(data.chunks[2])):
+                    block = data.blocks[0, yi, xi].compute()
+                    win = rasterio.windows.Window(xs[0], ys[0], xs[1] - xs[0], ys[1] - ys[0])
+                    ds.write(np.asarray(block), window=win)
+        else:
+            ds.write(np.asarray(data))
+
+    return _write_atomic(dst, profile, fill, band_names, tags, overview_resampling, compress, blocksize)
+
+
+def _offsets(chunks: tuple[int, ...]) -> list[tuple[int, int]]:
+    out, start = [], 0
+    for c in chunks:
+        out.append((start, start + c))
+        start += c
+    return out
+
+
+def _write_atomic(
+    dst: str | os.PathLike,
+    profile: dict[str, Any],
+    fill: Any,
+    band_names: list[str] | None,
+    tags: Mapping[str, Any] | None,
+    overview_resampling: str,
+    compress: str,
+    blocksize: int,
+) -> Path:
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    raw = _tmp_name(dst, "raw")
+    out = _tmp_name(dst, "cog")
+    try:
+        with rasterio.open(raw, "w", **profile) as ds:
+            fill(ds)
+            if tags:
+                ds.update_tags(**{k: str(v) for k, v in tags.items()})
+            if band_names:
+                for i, name in enumerate(band_names, start=1):
+                    ds.set_band_description(i, name)
+        cog_profile = cog_profiles.get(compress).copy()
+        cog_profile.update(blockxsize=blocksize, blockysize=blocksize)
+        if profile["dtype"] in ("float32", "float64") and compress == "deflate":
+            cog_profile["predictor"] = 3
+        with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_TIFF_OVR_BLOCKSIZE=str(blocksize)):
+            cog_translate(
+                str(raw),
+                str(out),
+                cog_profile,
+                overview_resampling=overview_resampling,
+                overview_level=None,
+                quiet=True,
+                in_memory=False,
+                use_cog_driver=False,
+            )
+        validate_cog(out)
+        os.replace(out, dst)
+        return dst
+    finally:
+        raw.unlink(missing_ok=True)
+        out.unlink(missing_ok=True)
+

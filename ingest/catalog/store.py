@@ -1,0 +1,368 @@
+"""The catalog: STAC collections and items (and imported AOIs) behind SQLAlchemy.
+
+Every write runs in one transaction; searches are lazy (a generator over keyset-paginated
+pages), ordered newest first. The same code runs on SQLite (default) and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import threading
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any, Iterable, Iterator, Sequence
+
+from shapely.geometry import mapping, shape
+from sqlalchemy import and_, create_engine, delete, event, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from geo.aoi import AOI, builtin_aois, find_aoi, select_valid
+from ingest.catalog.errors import CollectionNotFound, InvalidItem, ItemNotFound
+from ingest.catalog.models import AOIRow, CollectionRow, ItemRow
+from ingest.catalog.query import SearchQuery, decode_token, encode_token, parse_datetime
+
+__all__ = ["Catalog", "Page", "item_hash"]
+
+log = logging.getLogger(__name__)
+UTC = dt.timezone.utc
+
+
+def item_hash(item: dict[str, Any]) -> str:
+    """Stable content hash of an item (excluding links, which the API adds)."""
+    body = {k: item.get(k) for k in ("id", "collection", "geometry", "properties", "assets", "stac_extensions")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Page:
+    """One page of search results plus the token of the next page (None on the last)."""
+
+    def __init__(self, items: list[dict[str, Any]], next_token: str | None, matched: int | None = None):
+        self.items = items
+        self.next_token = next_token
+        self.matched = matched
+
+
+class Catalog:
+    """STAC catalog on a SQLAlchemy engine. Create with :meth:`open` (migrates) or from an engine."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> "Catalog":
+        kwargs: dict[str, Any] = {"future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            _sqlite_pragmas(engine)
+        cat = cls(engine)
+        if migrate:
+            cat.upgrade()
+        return cat
+
+    @classmethod
+    def from_settings(cls, settings: Any = None) -> "Catalog":
+        from hpgeo.settings import get_settings
+
+        s = settings or get_settings()
+        if s.database_url is None:
+            s.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+        return cls.open(s.catalog_url)
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply Alembic migrations up to ``revision``."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(resources.files("ingest.catalog").joinpath("migrations")))
+        cfg.set_main_option("version_table", "alembic_version_catalog")
+        with self._lock, self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on any exception."""
+        with self._sessions.begin() as s:
+            yield s
+
+    # -- collections ----------------------------------------------------------------------------
+    def put_collection(self, collection: dict[str, Any], kind: str = "input") -> None:
+        if not collection.get("id"):
+            raise InvalidItem("collection has no id")
+        with self.session() as s:
+            row = s.get(CollectionRow, collection["id"])
+            if row is None:
+                s.add(CollectionRow(id=collection["id"], title=collection.get("title", ""), kind=kind, data=collection))
+            elif row.data != collection or row.kind != kind:
+                row.data, row.title, row.kind = collection, collection.get("title", ""), kind
+
+    def get_collection(self, collection_id: str) -> dict[str, Any]:
+        with self.session() as s:
+            row = s.get(CollectionRow, collection_id)
+            if row is None:
+                raise CollectionNotFound(f"no collection {collection_id!r}")
+            return dict(row.data)
+
+    def list_collections(self) -> list[dict[str, Any]]:
+        with self.session() as s:
+            return [dict(r.data) for r in s.scalars(select(CollectionRow).order_by(CollectionRow.id))]
+
+    def collection_kinds(self) -> dict[str, str]:
+        with self.session() as s:
+            return {r.id: r.kind for r in s.scalars(select(CollectionRow))}
+
+    # -- items ----------------------------------------------------------------------------------
+    def put_items(self, items: Sequence[dict[str, Any]]) -> list[str]:
+        """Insert or replace items, all in one transaction. Returns the ids that changed."""
+        changed: list[str] = []
+        with self.session() as s:
+            for item in items:
+                row = _item_row(item)
+                if s.get(CollectionRow, row.collection_id) is None:
+                    raise CollectionNotFound(f"item {row.id!r}: no collection {row.collection_id!r}")
+                old = s.get(ItemRow, (row.collection_id, row.id))
+                if old is not None and old.content_hash == row.content_hash:
+                    continue
+                if old is not None:
+                    row.created_at = old.created_at
+                    s.delete(old)
+                    s.flush()
+                s.add(row)
+                changed.append(row.id)
+        if changed:
+            log.info("catalog: wrote %d item(s): %s", len(changed), ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else ""))
+        return changed
+
+    def put_item(self, item: dict[str, Any]) -> bool:
+        return bool(self.put_items([item]))
+
+    def get_item(self, collection_id: str, item_id: str) -> dict[str, Any]:
+        with self.session() as s:
+            row = s.get(ItemRow, (collection_id, item_id))
+            if row is None:
+                if s.get(CollectionRow, collection_id) is None:
+                    raise CollectionNotFound(f"no collection {collection_id!r}")
+                raise ItemNotFound(f"no item {item_id!r} in collection {collection_id!r}")
+            return _row_item(row)
+
+    def has_item(self, collection_id: str, item_id: str) -> bool:
+        with self.session() as s:
+            return s.get(ItemRow, (collection_id, item_id)) is not None
+
+    def delete_item(self, collection_id: str, item_id: str) -> None:
+        with self.session() as s:
+            res = s.execute(delete(ItemRow).where(ItemRow.collection_id == collection_id, ItemRow.id == item_id))
+            if res.rowcount == 0:
+                raise ItemNotFound(f"no item {item_id!r} in collection {collection_id!r}")
+
+    def count_items(self, collection_id: str | None = None) -> int:
+        from sqlalchemy import func
+
+        with self.session() as s:
+            q = select(func.count()).select_from(ItemRow)
+            if collection_id:
+                q = q.where(ItemRow.collection_id == collection_id)
+            return int(s.scalar(q) or 0)
+
+    def search_page(self, query: SearchQuery) -> Page:
+        """One page of results and the token of the next one."""
+        it = self._iter_rows(query)
+        out: list[dict[str, Any]] = []
+        last = None
+        for row in it:
+            if len(out) == query.limit:
+                # there is at least one more: the next page starts after the last one returned
+                return Page(out, encode_token(last.sort_datetime, last.collection_id, last.id))
+            out.append(_row_item(row))
+            last = row
+        return Page(out, None)
+
+    def search(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
+        """All matching items, lazily, newest first (ignores ``limit``)."""
+        for row in self._iter_rows(query):
+            yield _row_item(row)
+
+    def _iter_rows(self, q: SearchQuery, batch: int = 200) -> Iterator[ItemRow]:
+        conds = []
+        if q.collections:
+            conds.append(ItemRow.collection_id.in_(q.collections))
+        if q.ids:
+            conds.append(ItemRow.id.in_(q.ids))
+        geom = q.spatial_filter()
+        if geom is not None:
+            w, s_, e, n = geom.bounds
+            conds += [ItemRow.maxx >= w, ItemRow.minx <= e, ItemRow.maxy >= s_, ItemRow.miny <= n]
+        if q.interval is not None:
+            if q.interval.start is not None:
+                conds.append(ItemRow.end_datetime >= q.interval.start)
+            if q.interval.end is not None:
+                conds.append(ItemRow.start_datetime <= q.interval.end)
+        cursor = decode_token(q.token) if q.token else None
+        order = (ItemRow.sort_datetime.desc(), ItemRow.collection_id.asc(), ItemRow.id.asc())
+        while True:
+            stmt = select(ItemRow).where(*conds)
+            if cursor is not None:
+                d, c, i = cursor
+                stmt = stmt.where(
+                    or_(
+                        ItemRow.sort_datetime < d,
+                        and_(ItemRow.sort_datetime == d, ItemRow.collection_id > c),
+                        and_(ItemRow.sort_datetime == d, ItemRow.collection_id == c, ItemRow.id > i),
+                    )
+                )
+            with self.session() as s:
+                rows = list(s.scalars(stmt.order_by(*order).limit(batch)))
+            if not rows:
+                return
+            for row in rows:
+                if geom is None or shape(row.geometry).intersects(geom):
+                    yield row
+            last = rows[-1]
+            cursor = (_aware(last.sort_datetime), last.collection_id, last.id)
+            if len(rows) < batch:
+                return
+
+    # -- AOIs -----------------------------------------------------------------------------------
+    def put_aois(self, aois: Iterable[AOI], replace: bool = True) -> list[str]:
+        """Store imported AOIs in one transaction (all or nothing)."""
+        ids: list[str] = []
+        builtin_ids = {a.id for a in builtin_aois()}
+        with self.session() as s:
+            for a in aois:
+                if a.id in builtin_ids:
+                    raise InvalidItem(f"AOI id {a.id!r} is a built-in AOI; use --id-prefix to import under another id")
+                old = s.get(AOIRow, a.id)
+                if old is not None:
+                    if not replace:
+                        raise InvalidItem(f"AOI {a.id!r} exists")
+                    s.delete(old)
+                    s.flush()
+                s.add(
+                    AOIRow(
+                        id=a.id,
+                        name_vi=a.name_vi,
+                        name_en=a.name_en,
+                        kind=a.kind,
+                        valid_from=a.valid_from,
+                        valid_to=a.valid_to,
+                        source=a.source,
+                        geometry=mapping(a.geometry),
+                        properties=a.properties,
+                    )
+                )
+                ids.append(a.id)
+        return ids
+
+    def aois(self, on: dt.date | None = None, include_builtin: bool = True) -> list[AOI]:
+        """Built-in and imported AOIs, optionally only those valid on ``on``."""
+        with self.session() as s:
+            rows = list(s.scalars(select(AOIRow).order_by(AOIRow.id)))
+            imported = [
+                AOI(
+                    id=r.id,
+                    name_vi=r.name_vi,
+                    name_en=r.name_en,
+                    geometry=shape(r.geometry),
+                    kind=r.kind,
+                    valid_from=r.valid_from,
+                    valid_to=r.valid_to,
+                    source=r.source,
+                    properties=dict(r.properties or {}),
+                )
+                for r in rows
+            ]
+        allaois = (builtin_aois() if include_builtin else []) + imported
+        return select_valid(allaois, on)
+
+    def aoi(self, aoi_id: str, on: dt.date | None = None) -> AOI:
+        return find_aoi(self.aois(), aoi_id, on)
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
+def _aware(d: dt.datetime) -> dt.datetime:
+    return d.replace(tzinfo=UTC) if d.tzinfo is None else d
+
+
+def _iso(d: dt.datetime) -> str:
+    return _aware(d).astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _item_row(item: dict[str, Any]) -> ItemRow:
+    for key in ("id", "collection", "geometry", "properties"):
+        if not item.get(key):
+            raise InvalidItem(f"item lacks {key!r}")
+    props = item["properties"]
+    try:
+        if props.get("datetime"):
+            start = end = parse_datetime(props["datetime"])
+        else:
+            start, end = parse_datetime(props["start_datetime"]), parse_datetime(props["end_datetime"])
+        if props.get("start_datetime") and props.get("end_datetime"):
+            start, end = parse_datetime(props["start_datetime"]), parse_datetime(props["end_datetime"])
+    except (KeyError, TypeError) as exc:
+        raise InvalidItem(f"item {item['id']!r} needs datetime or start_datetime/end_datetime") from exc
+    sort_dt = parse_datetime(props["datetime"]) if props.get("datetime") else start
+    try:
+        geom = shape(item["geometry"])
+    except Exception as exc:
+        raise InvalidItem(f"item {item['id']!r} has an invalid geometry: {exc}") from exc
+    minx, miny, maxx, maxy = geom.bounds
+    return ItemRow(
+        collection_id=item["collection"],
+        id=item["id"],
+        sort_datetime=sort_dt,
+        start_datetime=start,
+        end_datetime=end,
+        minx=minx,
+        miny=miny,
+        maxx=maxx,
+        maxy=maxy,
+        geometry=item["geometry"],
+        properties=props,
+        assets=item.get("assets", {}),
+        links=[l for l in item.get("links", []) if l.get("rel") not in ("self", "root", "parent", "collection", "tilejson", "xyz")],
+        stac_extensions=list(item.get("stac_extensions", [])),
+        simulated=bool(props.get("hpgeo:simulated", False)),
+        content_hash=item_hash(item),
+    )
+
+
+def _row_item(row: ItemRow) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "stac_extensions": list(row.stac_extensions or []),
+        "id": row.id,
+        "collection": row.collection_id,
+        "geometry": row.geometry,
+        "bbox": [row.minx, row.miny, row.maxx, row.maxy],
+        "properties": dict(row.properties),
+        "assets": dict(row.assets),
+        "links": list(row.links or []),
+    }
