@@ -1,0 +1,29 @@
+"""Assemble the FastAPI app: settings, catalog, routers, error mapping. Nothing else happens here."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.errors import add_exception_handlers
+from api.routes import ROUTERS
+from hpgeo import __version__
+from hpgeo.settings import Settings, get_settings
+from ingest.catalog import Catalog
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
+    s = settings or get_settings()
+    app = FastAPI(
+        title="hpgeo API",
+        version=__version__,
+        description="Hải Phòng earth-observation service: STAC catalog, map tiles, products, viewer "
+        "and the registry of the 2030 space-technology plan.",
+    )
+    app.state.settings = s
+    app.state.catalog = catalog or Catalog.from_settings(s)
+    add_exception_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,5 @@
+import sys
+
+from hpgeo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,40 @@
+"""``hpgeo demo`` and ``hpgeo serve``."""
+
+from __future__ import annotations
+
+import typer
+
+from hpgeo.cli.common import console, progress
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        force: bool = typer.Option(False, "--force", help="Rebuild the simulated scenes and products even if present."),
+    ) -> None:
+        """Simulate Hải Phòng scenes (clearly marked SIMULATED), ingest them and build the products, then exit.
+
+        Re-running changes nothing: scene and product ids are deterministic and unchanged items are skipped.
+        """
+        from hpgeo.demo import run_demo
+
+        with progress() as bar:
+            report = run_demo(force=force, progress=bar)
+        console.print(report.summary())
+
+    @app.command("serve")
+    def serve(
+        host: str = typer.Option(None, "--host", help="Interface to bind (default HPGEO_HOST, 127.0.0.1)."),
+        port: int = typer.Option(None, "--port", help="Port (default HPGEO_PORT, 8000)."),
+        workers: int = typer.Option(1, "--workers", min=1, help="API worker processes (they are stateless)."),
+        reload: bool = typer.Option(False, "--reload", help="Reload on code changes (development)."),
+    ) -> None:
+        """Serve the viewer (/viewer), the STAC API (/stac), tiles and the docs (/docs)."""
+        import uvicorn
+
+        from hpgeo.settings import get_settings
+
+        s = get_settings()
+        h, p = host or s.host, port or s.port
+        console.print(f"hpgeo: viewer http://{h}:{p}/viewer · STAC http://{h}:{p}/stac · docs http://{h}:{p}/docs")
+        uvicorn.run("api.main:create_app", factory=True, host=h, port=p, workers=workers, reload=reload, log_level="info")
