@@ -12,13 +12,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from rio_tiler.errors import TileOutsideBounds
 
-from hpgeo.errors import Conflict, HpgeoError, InvalidRequest, NotFound, UpstreamUnavailable
+from hpgeo.errors import Conflict, Forbidden, HpgeoError, InvalidRequest, NotFound, Unauthorized, UpstreamUnavailable
 
 __all__ = ["STATUS_BY_CATEGORY", "status_for", "add_exception_handlers"]
 
 log = logging.getLogger(__name__)
 
 STATUS_BY_CATEGORY: tuple[tuple[type[Exception], int], ...] = (
+    (Unauthorized, 401),
+    (Forbidden, 403),
     (NotFound, 404),
     (TileOutsideBounds, 404),
     (Conflict, 409),

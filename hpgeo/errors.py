@@ -38,3 +38,14 @@ class UpstreamUnavailable(HpgeoError):
 
 class HpgeoWarning(UserWarning):
     """Soft problems: the work went on, but the user should know."""
+
+
+class Unauthorized(HpgeoError):
+    """No credentials, or credentials that are not valid (HTTP 401)."""
+
+
+class Forbidden(HpgeoError):
+    """Valid credentials that do not allow this action (HTTP 403)."""
+
+
+__all__ += ["Unauthorized", "Forbidden"]
