@@ -1,0 +1,106 @@
+"""SAR building blocks on xarray/dask: dB conversion, Lee speckle filter, histogram thresholds.
+
+All functions keep dask arrays lazy (``map_overlap`` for windowed filters, ``da.histogram`` for
+thresholds), so a full Sentinel-1 scene is processed chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy import ndimage
+
+from products.errors import InsufficientCoverage, ThresholdUnreliable
+
+__all__ = ["db_to_linear", "linear_to_db", "lee_filter", "otsu_threshold", "histogram", "otsu_from_histogram"]
+
+
+def db_to_linear(db: xr.DataArray) -> xr.DataArray:
+    return 10.0 ** (db / 10.0)
+
+
+def linear_to_db(lin: xr.DataArray, floor: float = 1e-6) -> xr.DataArray:
+    return 10.0 * np.log10(np.maximum(lin, floor))
+
+
+def _lee_block(x: np.ndarray, size: int, enl: float) -> np.ndarray:
+    """Lee (1980) filter on linear intensity; NaN pixels are ignored in the local statistics."""
+    valid = np.isfinite(x)
+    xv = np.where(valid, x, 0.0).astype(np.float64)
+    w = ndimage.uniform_filter(valid.astype(np.float64), size, mode="reflect")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = ndimage.uniform_filter(xv, size, mode="reflect") / w
+        mean2 = ndimage.uniform_filter(xv * xv, size, mode="reflect") / w
+    var = np.maximum(mean2 - mean * mean, 0.0)
+    cu2 = 1.0 / enl  # squared coefficient of variation of the speckle
+    var_x = np.maximum(var - mean * mean * cu2, 0.0) / (1.0 + cu2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        k = np.where(var > 0, var_x / var, 0.0)
+    out = mean + k * (xv - mean)
+    return np.where(valid, out, np.nan).astype(np.float32)
+
+
+def lee_filter(lin: xr.DataArray, size: int = 5, enl: float = 4.4) -> xr.DataArray:
+    """Lee speckle filter of a linear-power DataArray (y, x); lazy for dask-backed input."""
+    if size < 3 or size % 2 == 0:
+        raise ValueError("Lee window size must be odd and >= 3")
+    data = lin.data
+    if hasattr(data, "map_overlap"):
+        out = data.map_overlap(_lee_block, depth=size // 2, boundary="reflect", dtype=np.float32, size=size, enl=enl)
+    else:
+        out = _lee_block(np.asarray(data), size, enl)
+    return lin.copy(data=out)
+
+
+def histogram(x: xr.DataArray, lo: float, hi: float, bin_width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Counts and bin centres of the finite values of ``x`` in [lo, hi) (computes dask input)."""
+    edges = np.arange(lo, hi + bin_width, bin_width)
+    data = x.data
+    if hasattr(data, "dask"):
+        import dask.array as da
+
+        counts, _ = da.histogram(data[da.isfinite(data)], bins=edges)
+        counts = counts.compute()
+    else:
+        arr = np.asarray(data)
+        counts, _ = np.histogram(arr[np.isfinite(arr)], bins=edges)
+    return counts, (edges[:-1] + edges[1:]) / 2
+
+
+def otsu_from_histogram(counts: np.ndarray, centres: np.ndarray) -> tuple[float, float]:
+    """Otsu (1979) threshold and the between-class variance ratio η = σ_B² / σ_T² (1 = perfectly bimodal)."""
+    c = counts.astype(np.float64)
+    total = c.sum()
+    p = c / total
+    w0 = np.cumsum(p)
+    mu = np.cumsum(p * centres)
+    mu_t = mu[-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sb = (mu_t * w0 - mu) ** 2 / (w0 * (1 - w0))
+    sb[~np.isfinite(sb)] = 0
+    i = int(np.argmax(sb))
+    var_t = float((p * (centres - mu_t) ** 2).sum())
+    eta = float(sb[i] / var_t) if var_t > 0 else 0.0
+    # threshold between bin i and i+1
+    thr = float((centres[i] + centres[min(i + 1, len(centres) - 1)]) / 2)
+    return thr, eta
+
+
+def otsu_threshold(
+    x: xr.DataArray, lo: float = -35.0, hi: float = 10.0, bin_width: float = 0.05, min_pixels: int = 1000, min_eta: float = 0.5
+) -> tuple[float, float]:
+    """Otsu threshold of a dB image (values clipped to [lo, hi]); warns when the histogram is not bimodal."""
+    counts, centres = histogram(x.clip(lo, hi - 1e-6), lo, hi, bin_width)
+    if counts.sum() < min_pixels:
+        raise InsufficientCoverage(f"only {int(counts.sum())} valid pixels (need {min_pixels}) for a threshold")
+    thr, eta = otsu_from_histogram(counts, centres)
+    if eta < min_eta:
+        warnings.warn(f"weakly bimodal histogram (eta={eta:.2f} < {min_eta}); threshold {thr:.2f} dB may be unreliable", ThresholdUnreliable, stacklevel=2)
+    return thr, eta
+
+
+def as_float(x: Any) -> xr.DataArray:
+    return x.astype(np.float32)
