@@ -1,0 +1,315 @@
+"""Reports of the registry: the template sent with the reminder, and the consolidated annual report
+the coordinator sends to the City People's Committee, as Markdown, DOCX and XLSX.
+
+:func:`build_consolidated` gathers the data once (pure data, no I/O besides the registry reads);
+the writers only format it. Files are written atomically (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.errors import InvalidRegistryInput
+from registry.vocab import REPORT_STATES, STATUSES, label
+
+if TYPE_CHECKING:  # pragma: no cover
+    from registry.store import Registry
+
+__all__ = ["Consolidated", "AgencyBlock", "build_consolidated", "to_markdown", "write_docx", "write_xlsx", "export",
+           "template_markdown", "FORMATS", "COMMON"]
+
+FORMATS = ("md", "docx", "xlsx")
+COMMON = "_common"  # block of tasks led by groups ("all departments", institutes) or by no one
+
+
+@dataclass
+class TaskLine:
+    id: str
+    local_id: str
+    summary_vi: str
+    status: str
+    status_label: str
+    progress: int | None
+    note: str
+
+
+@dataclass
+class AgencyBlock:
+    agency_id: str
+    name_vi: str
+    predecessors: list[str]
+    report_state: str
+    report_state_label: str
+    submitted_on: str | None
+    report_text: str
+    tasks: list[TaskLine] = field(default_factory=list)
+
+
+@dataclass
+class Consolidated:
+    plan_id: str
+    plan_title_vi: str
+    year: int
+    generated_on: dt.date
+    due: dt.date
+    agencies: list[AgencyBlock]
+    common: list[TaskLine]
+    indicators: list[dict[str, Any]]
+
+    @property
+    def submitted(self) -> int:
+        return sum(b.report_state.startswith("submitted") for b in self.agencies)
+
+
+def _short(text: str, n: int = 160) -> str:
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def build_consolidated(reg: "Registry", year: int, plan_id: str | None = None, today: dt.date | None = None) -> Consolidated:
+    """Every reporting agency of ``year`` with its report state and the status of the tasks it leads."""
+    from registry.store import SPACE_PLAN, _chain  # local: store imports this module lazily too
+    from registry.calendar import CycleRule
+
+    plan_id = plan_id or SPACE_PLAN
+    reg._check_year(plan_id, year)
+    plan = reg.plan(plan_id)
+    rule = CycleRule.from_plan(plan["reporting"])
+    due = rule.report_due(year)
+    today = today or dt.date.today()
+    agencies = reg.reporting_agencies(year, plan_id)
+    all_agencies = {a["id"]: a for a in reg.agencies()}
+    reports = reg.reports(year, plan_id)
+    tasks = reg.list_tasks(plan=plan_id, year=year)
+    from sqlalchemy import select
+
+    from registry.models import AgencyRow
+
+    with reg.session() as s:
+        rows = {a.id: a for a in s.scalars(select(AgencyRow))}
+
+    def owner(t: dict[str, Any]) -> str:
+        lead = t["lead_agency"]
+        if lead is None:
+            return COMMON
+        for aid in _chain(lead["id"], rows, due):
+            if aid in agencies:
+                return aid
+        parent = rows[lead["id"]].parent_id
+        if parent and _chain(parent, rows, due)[-1] in agencies:
+            return _chain(parent, rows, due)[-1]
+        return COMMON
+
+    lines: dict[str, list[TaskLine]] = {a: [] for a in [*agencies, COMMON]}
+    for t in tasks:
+        lines[owner(t)].append(TaskLine(t["id"], t["local_id"], _short(t["text_vi"]), t["status"], label(STATUSES, t["status"]),
+                                        t["progress"], t["status_note"] or ""))
+    blocks = []
+    for a in agencies:
+        r = reports.get(a)
+        if r is not None:
+            sub = dt.date.fromisoformat(r["submitted_on"])
+            state = "submitted" if sub <= due else "submitted-late"
+        else:
+            state = "overdue" if today > due else "due"
+        blocks.append(AgencyBlock(
+            agency_id=a, name_vi=all_agencies[a]["name_vi"],
+            predecessors=[all_agencies[p]["name_vi"] for p in all_agencies[a]["predecessors"]],
+            report_state=state, report_state_label=label(REPORT_STATES, state),
+            submitted_on=r["submitted_on"] if r else None, report_text=r["text"] if r else "", tasks=lines[a],
+        ))
+    return Consolidated(plan_id, plan["title_vi"], year, today, due, blocks, lines[COMMON], reg.indicators(plan_id, year))
+
+
+def _fmt_num(v: float | None) -> str:
+    if v is None:
+        return "—"
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def to_markdown(c: Consolidated) -> str:
+    out = [
+        f"# Báo cáo tổng hợp tình hình triển khai năm {c.year}",
+        "",
+        f"**{c.plan_title_vi}**",
+        "",
+        f"Sở Khoa học và Công nghệ tổng hợp, báo cáo Ủy ban nhân dân thành phố. Hạn gửi báo cáo của các cơ quan: "
+        f"{c.due:%d/%m/%Y}. Lập ngày {c.generated_on:%d/%m/%Y}. Đã nhận {c.submitted}/{len(c.agencies)} báo cáo.",
+        "",
+        "## 1. Tình hình gửi báo cáo",
+        "",
+        "| Cơ quan | Mã | Tình trạng báo cáo | Ngày gửi | Số nhiệm vụ chủ trì |",
+        "|---|---|---|---|---|",
+    ]
+    for b in c.agencies:
+        name = b.name_vi + (f" (kế thừa {', '.join(b.predecessors)})" if b.predecessors else "")
+        out.append(f"| {name} | {b.agency_id} | {b.report_state_label} | {b.submitted_on or '—'} | {len(b.tasks)} |")
+    out += ["", "## 2. Chỉ tiêu", "", "| Chỉ tiêu | Mục tiêu | Năm đạt | Giá trị năm báo cáo | Đơn vị |", "|---|---|---|---|---|"]
+    for i in c.indicators:
+        out.append(f"| {i['name_vi'] or i['name_en']} | {i['target_text']} | {i['by_year'] or '—'} | {_fmt_num(i['value'])} | {i['unit'] or ''} |")
+    out += ["", "## 3. Tình hình thực hiện nhiệm vụ theo cơ quan", ""]
+    for n, b in enumerate(c.agencies, 1):
+        out += [f"### 3.{n}. {b.name_vi} ({b.agency_id})", "", f"Báo cáo: {b.report_state_label}"
+                + (f", ngày {b.submitted_on}" if b.submitted_on else "") + ".", ""]
+        if b.report_text:
+            out += ["> " + b.report_text.replace("\n", "\n> "), ""]
+        out += _task_table(b.tasks)
+    out += ["## 4. Nhiệm vụ chung (các Sở, ban, ngành, địa phương; viện, trường)", ""] + _task_table(c.common)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _task_table(lines: list[TaskLine]) -> list[str]:
+    if not lines:
+        return ["(không có nhiệm vụ chủ trì)", ""]
+    out = ["| Nhiệm vụ | Nội dung | Tình trạng | Tiến độ | Ghi chú |", "|---|---|---|---|---|"]
+    for t in lines:
+        out.append(f"| {t.local_id} | {t.summary_vi.replace('|', '/')} | {t.status_label} | "
+                   f"{'' if t.progress is None else str(t.progress) + '%'} | {t.note.replace('|', '/')} |")
+    return out + [""]
+
+
+def _atomic(path: Path, write: Any) -> Path:
+    path = Path(path)
+    if not path.parent.exists():
+        raise InvalidRegistryInput(f"output folder does not exist: {path.parent}")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.hpgeo-tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def write_markdown(c: Consolidated, path: Path) -> Path:
+    return _atomic(path, lambda p: Path(p).write_text(to_markdown(c), encoding="utf-8"))
+
+
+def write_docx(c: Consolidated, path: Path) -> Path:
+    import docx
+
+    d = docx.Document()
+    d.add_heading(f"Báo cáo tổng hợp tình hình triển khai năm {c.year}", level=0)
+    d.add_paragraph(c.plan_title_vi)
+    d.add_paragraph(f"Hạn gửi báo cáo của các cơ quan: {c.due:%d/%m/%Y}. Lập ngày {c.generated_on:%d/%m/%Y}. "
+                    f"Đã nhận {c.submitted}/{len(c.agencies)} báo cáo.")
+    d.add_heading("1. Tình hình gửi báo cáo", level=1)
+    t = d.add_table(rows=1, cols=5)
+    t.style = "Table Grid"
+    for cell, text in zip(t.rows[0].cells, ("Cơ quan", "Mã", "Tình trạng báo cáo", "Ngày gửi", "Số nhiệm vụ chủ trì")):
+        cell.text = text
+    for b in c.agencies:
+        row = t.add_row().cells
+        for cell, text in zip(row, (b.name_vi, b.agency_id, b.report_state_label, b.submitted_on or "—", str(len(b.tasks)))):
+            cell.text = text
+    d.add_heading("2. Chỉ tiêu", level=1)
+    ti = d.add_table(rows=1, cols=4)
+    ti.style = "Table Grid"
+    for cell, text in zip(ti.rows[0].cells, ("Chỉ tiêu", "Mục tiêu", "Giá trị năm báo cáo", "Đơn vị")):
+        cell.text = text
+    for i in c.indicators:
+        row = ti.add_row().cells
+        for cell, text in zip(row, (i["name_vi"] or i["name_en"], i["target_text"], _fmt_num(i["value"]), i["unit"] or "")):
+            cell.text = text
+    d.add_heading("3. Tình hình thực hiện nhiệm vụ theo cơ quan", level=1)
+    for n, b in enumerate(c.agencies, 1):
+        d.add_heading(f"3.{n}. {b.name_vi} ({b.agency_id})", level=2)
+        d.add_paragraph(f"Báo cáo: {b.report_state_label}" + (f", ngày {b.submitted_on}" if b.submitted_on else "") + ".")
+        if b.report_text:
+            d.add_paragraph(b.report_text)
+        _docx_tasks(d, b.tasks)
+    d.add_heading("4. Nhiệm vụ chung", level=1)
+    _docx_tasks(d, c.common)
+    return _atomic(path, lambda p: d.save(str(p)))
+
+
+def _docx_tasks(d: Any, lines: list[TaskLine]) -> None:
+    if not lines:
+        d.add_paragraph("(không có nhiệm vụ chủ trì)")
+        return
+    t = d.add_table(rows=1, cols=4)
+    t.style = "Table Grid"
+    for cell, text in zip(t.rows[0].cells, ("Nhiệm vụ", "Nội dung", "Tình trạng", "Tiến độ")):
+        cell.text = text
+    for x in lines:
+        row = t.add_row().cells
+        for cell, text in zip(row, (x.local_id, x.summary_vi, x.status_label, "" if x.progress is None else f"{x.progress}%")):
+            cell.text = text
+
+
+def write_xlsx(c: Consolidated, path: Path) -> Path:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Tong hop"
+    ws.append([f"Báo cáo tổng hợp năm {c.year}: {c.plan_title_vi}"])
+    ws.append(["Hạn gửi báo cáo", c.due.isoformat(), "Lập ngày", c.generated_on.isoformat()])
+    ws.append(["Mã", "Cơ quan", "Tình trạng báo cáo", "Mã tình trạng", "Ngày gửi", "Số nhiệm vụ chủ trì"])
+    for cell in ws[3]:
+        cell.font = Font(bold=True)
+    for b in c.agencies:
+        ws.append([b.agency_id, b.name_vi, b.report_state_label, b.report_state, b.submitted_on or "", len(b.tasks)])
+    wt = wb.create_sheet("Nhiem vu")
+    wt.append(["Cơ quan", "Nhiệm vụ", "Mã nhiệm vụ", "Nội dung", "Tình trạng", "Mã tình trạng", "Tiến độ (%)", "Ghi chú"])
+    for cell in wt[1]:
+        cell.font = Font(bold=True)
+    for b in c.agencies:
+        for x in b.tasks:
+            wt.append([b.agency_id, x.local_id, x.id, x.summary_vi, x.status_label, x.status, x.progress, x.note])
+    for x in c.common:
+        wt.append([COMMON, x.local_id, x.id, x.summary_vi, x.status_label, x.status, x.progress, x.note])
+    wi = wb.create_sheet("Chi tieu")
+    wi.append(["Chỉ tiêu", "Mục tiêu", "Tối thiểu", "Tối đa", "Năm đạt", "Giá trị", "Đơn vị"])
+    for cell in wi[1]:
+        cell.font = Font(bold=True)
+    for i in c.indicators:
+        wi.append([i["name_vi"] or i["name_en"], i["target_text"], i["target_min"], i["target_max"], i["by_year"], i["value"], i["unit"]])
+    for sheet, widths in ((ws, (10, 48, 20, 16, 12, 10)), (wt, (10, 10, 22, 70, 20, 14, 10, 30))):
+        for col, w in zip("ABCDEFGH", widths):
+            sheet.column_dimensions[col].width = w
+    return _atomic(path, lambda p: wb.save(str(p)))
+
+
+def export(c: Consolidated, fmt: str, path: Path) -> Path:
+    """Write ``c`` as ``fmt`` (md, docx, xlsx) to ``path``, atomically."""
+    if fmt not in FORMATS:
+        raise InvalidRegistryInput(f"unknown report format {fmt!r}; one of: {', '.join(FORMATS)}")
+    writer = {"md": write_markdown, "docx": write_docx, "xlsx": write_xlsx}[fmt]
+    return writer(c, Path(path))
+
+
+def template_markdown(reg: "Registry", agency_id: str, year: int, plan_id: str, lang: str = "vi") -> str:
+    """The report template for one agency: its tasks with empty status columns, and the plan's indicators."""
+    agency = reg.agency(agency_id)
+    plan = reg.plan(plan_id)
+    from registry.calendar import CycleRule
+
+    due = CycleRule.from_plan(plan["reporting"]).report_due(year)
+    tasks = reg.list_tasks(plan=plan_id, agency=agency_id, year=year)
+    own = [t for t in tasks if t["lead_agency"] and agency_id in _lead_chain(reg, t["lead_agency"]["id"])]
+    lines = [
+        f"# Mẫu báo cáo tình hình triển khai năm {year}",
+        "",
+        f"Kế hoạch: {plan['title_vi']}",
+        f"Cơ quan báo cáo: {agency['name_vi']} ({agency_id})",
+        f"Gửi Sở Khoa học và Công nghệ trước ngày {due + dt.timedelta(days=1):%d/%m/%Y}.",
+        "",
+        "| Nhiệm vụ | Nội dung | Tình trạng | Tiến độ (%) | Kết quả, khó khăn, kiến nghị |",
+        "|---|---|---|---|---|",
+    ]
+    for t in own:
+        lines.append(f"| {t['local_id']} | {_short(t['text_vi'], 200)} |  |  |  |")
+    lines += ["", "| Chỉ tiêu | Mục tiêu | Số liệu của cơ quan |", "|---|---|---|"]
+    for i in reg.indicators(plan_id, year):
+        lines.append(f"| {i['name_vi'] or i['name_en']} | {i['target_text']} {i['unit'] or ''} |  |")
+    return "\n".join(lines) + "\n"
+
+
+def _lead_chain(reg: "Registry", agency_id: str) -> list[str]:
+    return reg.successor_chain(agency_id)

@@ -1,0 +1,718 @@
+"""The registry: the plan's tasks, agencies, yearly status, reports, reminders, keys and the audit trail.
+
+Every write runs in one transaction and writes its audit entry in that same transaction; a write
+that is refused (wrong agency) is not applied, and the refusal is recorded in its own transaction.
+The same code runs on SQLite (default, same file as the catalog) and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import yaml
+from sqlalchemy import create_engine, delete, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from registry import calendar as cal
+from registry.auth import AGENCY, CLI_PRINCIPAL, COORDINATOR, Principal, hash_key, keys_match, new_key, parse_key_id
+from registry.errors import (
+    AgencyNotFound,
+    InvalidApiKey,
+    InvalidRegistryInput,
+    InvalidSeed,
+    NotAllowed,
+    PlanNotFound,
+    ReportNotFound,
+    TaskNotFound,
+)
+from registry.models import (
+    AgencyRow,
+    ApiKeyRow,
+    AssignmentRow,
+    AuditRow,
+    IndicatorRow,
+    IndicatorValueRow,
+    PlanRow,
+    ProductLinkRow,
+    ReminderRow,
+    ReportRow,
+    SectionRow,
+    TaskRow,
+    TaskStatusRow,
+    utcnow,
+)
+from registry.vocab import STATUSES, TYPES, UNREPORTED
+
+__all__ = ["Registry", "SEED_FILE", "SPACE_PLAN", "read_seed"]
+
+log = logging.getLogger(__name__)
+
+SEED_FILE = Path(__file__).resolve().parent / "data" / "registry.yaml"
+SPACE_PLAN = "VUTRU-2030"
+MAX_TEXT = 100_000
+
+
+def read_seed(path: Path | str | None = None) -> dict[str, Any]:
+    """Parse and sanity-check a registry seed file (default: the project's own)."""
+    p = Path(path) if path else SEED_FILE
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InvalidSeed(f"seed file not found: {p}") from exc
+    except yaml.YAMLError as exc:
+        raise InvalidSeed(f"seed file {p} is not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("format") != "hpgeo-registry-seed/1":
+        raise InvalidSeed(f"{p} is not an hpgeo registry seed (format hpgeo-registry-seed/1)")
+    for key in ("agencies", "plans"):
+        if not isinstance(doc.get(key), list) or not doc[key]:
+            raise InvalidSeed(f"{p}: '{key}' must be a non-empty list")
+    return doc
+
+
+def _date(v: Any) -> dt.date | None:
+    if v is None or isinstance(v, dt.date):
+        return v
+    return dt.date.fromisoformat(str(v))
+
+
+class Registry:
+    """The task registry on a SQLAlchemy engine. Create with :meth:`open` / :meth:`from_settings`."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True, seed_if_empty: bool = False) -> "Registry":
+        kwargs: dict[str, Any] = {"future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+
+            @event.listens_for(engine, "connect")
+            def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.close()
+
+        reg = cls(engine)
+        if migrate:
+            reg.upgrade()
+        if seed_if_empty and reg.is_empty():
+            log.info("registry: empty database, loading the project's seed file %s", SEED_FILE.name)
+            reg.load(read_seed())
+        return reg
+
+    @classmethod
+    def from_settings(cls, settings: Any = None, *, seed_if_empty: bool = False) -> "Registry":
+        """The registry in the catalog's database (``Settings.catalog_url``)."""
+        from hpgeo.settings import get_settings
+
+        s = settings or get_settings()
+        if s.database_url is None:
+            s.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+        return cls.open(s.catalog_url, seed_if_empty=seed_if_empty)
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply the registry's Alembic migrations (version table ``alembic_version_registry``)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(resources.files("registry").joinpath("migrations")))
+        cfg.set_main_option("version_table", "alembic_version_registry")
+        with self._lock, self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on any exception."""
+        with self._sessions.begin() as s:
+            yield s
+
+    def is_empty(self) -> bool:
+        with self.session() as s:
+            return s.scalar(select(PlanRow.id).limit(1)) is None
+
+    # -- loading --------------------------------------------------------------------------------
+    def load(self, doc: Mapping[str, Any], principal: Principal = CLI_PRINCIPAL, progress: Any = None) -> dict[str, int]:
+        """Insert or update plans, agencies, tasks, assignments, links and indicators from a seed document.
+
+        One transaction: all or nothing. Yearly status, reports, keys and the audit trail are kept.
+        ``progress``: an optional rich Progress to advance per task.
+        """
+        counts = {"plans": 0, "agencies": 0, "tasks": 0, "assignments": 0, "product_links": 0, "indicators": 0}
+        total = sum(len(p.get("tasks", [])) for p in doc["plans"])
+        bar = progress.add_task("loading registry", total=total) if progress is not None else None
+        with self.session() as s:
+            agency_ids = {a["id"] for a in doc["agencies"]}
+            for a in doc["agencies"]:
+                for ref in ("successor", "parent"):
+                    if a.get(ref) and a[ref] not in agency_ids:
+                        raise InvalidSeed(f"agency {a['id']}: unknown {ref} {a[ref]!r}")
+                s.merge(AgencyRow(
+                    id=a["id"], name_vi=a["name_vi"], name_en=a["name_en"], kind=a["kind"], parent_id=a.get("parent"),
+                    coordinator=bool(a.get("coordinator")), reports_annually=bool(a.get("reports_annually")),
+                    successor_id=a.get("successor"), successor_from=_date(a.get("successor_from")),
+                    after_2025=a.get("after_2025"), successor_basis=a.get("successor_basis"),
+                    successor_verified=a.get("successor_verified"), note=a.get("note"),
+                ))
+                counts["agencies"] += 1
+            s.flush()
+            for p in doc["plans"]:
+                s.merge(PlanRow(
+                    id=p["id"], kind=p["kind"], title_vi=p["title_vi"], title_en=p["title_en"],
+                    title_inferred=bool(p.get("title_inferred")), start_year=int(p["start_year"]), end_year=int(p["end_year"]),
+                    decision_number=p.get("decision_number"), decision_date=p.get("decision_date"), issuer=p.get("issuer"),
+                    source_seed=p["source_seed"], coordinator_id=p["coordinator"], notes=p.get("notes"), reporting=p.get("reporting"),
+                ))
+                counts["plans"] += 1
+                s.flush()
+                for sec in p.get("sections", []):
+                    s.merge(SectionRow(plan_id=p["id"], code=sec["code"], title_vi=sec["title_vi"],
+                                       parent_code=sec.get("parent"), position=int(sec["position"])))
+                for t in p.get("tasks", []):
+                    for l in t["leads"] + [{"agency": c} for c in t["cooperating"]]:
+                        if l["agency"] not in agency_ids:
+                            raise InvalidSeed(f"task {t['id']}: unknown agency {l['agency']!r}")
+                    s.merge(TaskRow(
+                        id=t["id"], plan_id=p["id"], local_id=t["local_id"], section_code=t["section"], parent_id=t.get("parent"),
+                        position=int(t["position"]), kind=t["kind"], types=list(t["types"]), text_vi=t["text_vi"],
+                        summary_en=t["summary_en"], text_source=t.get("text_source") or "body", targets=t.get("targets") or [],
+                        recurrence=t.get("recurrence"), deadlines=t.get("deadlines") or [], timeframe=t.get("timeframe"),
+                        condition=t.get("condition"), notes=t.get("notes"),
+                        extra={k: t.get(k) or [] for k in ("references", "related", "tags")},
+                    ))
+                    s.flush()
+                    s.execute(delete(AssignmentRow).where(AssignmentRow.task_id == t["id"]))
+                    s.execute(delete(ProductLinkRow).where(ProductLinkRow.task_id == t["id"]))
+                    for i, l in enumerate(t["leads"]):
+                        s.add(AssignmentRow(task_id=t["id"], agency_id=l["agency"], role="lead", position=i,
+                                            inferred=bool(l.get("inferred")), via=l.get("via"), note=l.get("note")))
+                        counts["assignments"] += 1
+                    for i, c in enumerate(t["cooperating"]):
+                        s.add(AssignmentRow(task_id=t["id"], agency_id=c, role="cooperating", position=i))
+                        counts["assignments"] += 1
+                    for link in t.get("products", []):
+                        s.add(ProductLinkRow(task_id=t["id"], collection_id=link["collection"], relation=link["relation"]))
+                        counts["product_links"] += 1
+                    counts["tasks"] += 1
+                    if bar is not None:
+                        progress.advance(bar)
+                for ind in p.get("indicators", []):
+                    s.merge(IndicatorRow(
+                        id=f"{p['id']}.{ind['id']}", plan_id=p["id"],
+                        task_id=f"{p['id']}.{ind['task']}" if ind.get("task") else None,
+                        name_vi=ind.get("name_vi"), name_en=ind["name_en"], unit=ind.get("unit"),
+                        target_min=ind.get("target_min"), target_max=ind.get("target_max"),
+                        target_text=str(ind.get("target_text") or ""), by_year=ind.get("by_year"), aggregate=ind.get("aggregate") or "latest",
+                    ))
+                    counts["indicators"] += 1
+            s.add(self._audit(principal, "registry.load", "registry", "applied", {"counts": counts}))
+        return counts
+
+    # -- reading --------------------------------------------------------------------------------
+    def plans(self) -> list[dict[str, Any]]:
+        with self.session() as s:
+            out = []
+            for p in s.scalars(select(PlanRow).order_by(PlanRow.start_year.desc(), PlanRow.id)):
+                n = len(list(s.scalars(select(TaskRow.id).where(TaskRow.plan_id == p.id))))
+                out.append(_plan_dict(p) | {"tasks": n})
+            return out
+
+    def plan(self, plan_id: str = SPACE_PLAN) -> dict[str, Any]:
+        with self.session() as s:
+            p = s.get(PlanRow, plan_id)
+            if p is None:
+                raise PlanNotFound(f"no plan {plan_id!r}")
+            secs = s.scalars(select(SectionRow).where(SectionRow.plan_id == plan_id).order_by(SectionRow.position))
+            return _plan_dict(p) | {"sections": [{"code": x.code, "title_vi": x.title_vi, "parent": x.parent_code} for x in secs]}
+
+    def agencies(self) -> list[dict[str, Any]]:
+        with self.session() as s:
+            rows = {a.id: a for a in s.scalars(select(AgencyRow).order_by(AgencyRow.id))}
+            return [_agency_dict(a, rows) for a in rows.values()]
+
+    def agency(self, agency_id: str) -> dict[str, Any]:
+        with self.session() as s:
+            rows = {a.id: a for a in s.scalars(select(AgencyRow))}
+            if agency_id not in rows:
+                raise AgencyNotFound(f"no agency {agency_id!r}; see /registry/agencies")
+            return _agency_dict(rows[agency_id], rows)
+
+    def successor_chain(self, agency_id: str, on: dt.date | None = None, rows: Mapping[str, AgencyRow] | None = None) -> list[str]:
+        """``agency_id`` and its successors in force on ``on`` (default: all of them)."""
+        if rows is None:
+            with self.session() as s:
+                rows = {a.id: a for a in s.scalars(select(AgencyRow))}
+        return _chain(agency_id, rows, on)
+
+    def reporting_agencies(self, year: int, plan_id: str = SPACE_PLAN) -> list[str]:
+        """Agencies that owe the coordinator a report for ``year``: the plan's reporting agencies,
+        each replaced by its successor if it was merged away before that year's deadline."""
+        with self.session() as s:
+            p = s.get(PlanRow, plan_id)
+            if p is None or not p.reporting:
+                raise PlanNotFound(f"plan {plan_id!r} has no reporting cycle")
+            rows = {a.id: a for a in s.scalars(select(AgencyRow))}
+            due = cal.CycleRule.from_plan(p.reporting).report_due(year)
+            out: list[str] = []
+            for a in p.reporting["agencies"]:
+                cur = _chain(a, rows, due)[-1]
+                if cur not in out:
+                    out.append(cur)
+            return out
+
+    def list_tasks(
+        self,
+        *,
+        plan: str | None = SPACE_PLAN,
+        agency: str | None = None,
+        type: str | None = None,
+        status: str | None = None,
+        kind: str | None = None,
+        section: str | None = None,
+        year: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Tasks with their lead agency and status in ``year`` (default: this year), filtered.
+
+        ``agency`` matches lead and cooperating agencies, and also the agencies it succeeded (so
+        filtering by Sở Nông nghiệp và Môi trường lists the tasks given to Sở Tài nguyên và Môi trường).
+        """
+        year = year or dt.date.today().year
+        if type is not None and type not in TYPES:
+            raise InvalidRegistryInput(f"unknown task type {type!r}; one of: {', '.join(TYPES)}")
+        if status is not None and status not in STATUSES and status != UNREPORTED:
+            raise InvalidRegistryInput(f"unknown status {status!r}; one of: {', '.join([*STATUSES, UNREPORTED])}")
+        with self.session() as s:
+            rows = {a.id: a for a in s.scalars(select(AgencyRow))}
+            if agency is not None and agency not in rows:
+                raise AgencyNotFound(f"no agency {agency!r}; see /registry/agencies")
+            if plan is not None and s.get(PlanRow, plan) is None:
+                raise PlanNotFound(f"no plan {plan!r}")
+            q = select(TaskRow)
+            if plan is not None:
+                q = q.where(TaskRow.plan_id == plan)
+            if kind is not None:
+                q = q.where(TaskRow.kind == kind)
+            tasks = list(s.scalars(q.order_by(TaskRow.plan_id, TaskRow.position)))
+            ids = [t.id for t in tasks]
+            assigns = _by_task(s.scalars(select(AssignmentRow).where(AssignmentRow.task_id.in_(ids))))
+            statuses = {r.task_id: r for r in s.scalars(select(TaskStatusRow).where(TaskStatusRow.year == year, TaskStatusRow.task_id.in_(ids)))}
+            links = _by_task(s.scalars(select(ProductLinkRow).where(ProductLinkRow.task_id.in_(ids))))
+            secs = {(x.plan_id, x.code): x.title_vi for x in s.scalars(select(SectionRow))}
+            out = []
+            for t in tasks:
+                if type is not None and type not in t.types:
+                    continue
+                if section is not None and not (t.section_code == section or t.section_code.startswith(section + ".")):
+                    continue
+                a = assigns.get(t.id, [])
+                if agency is not None and not any(agency in _chain(x.agency_id, rows, None) for x in a):
+                    continue
+                st = statuses.get(t.id)
+                if status is not None and (st.status if st else UNREPORTED) != status:
+                    continue
+                out.append(_task_summary(t, a, rows, st, year, links.get(t.id, []), secs.get((t.plan_id, t.section_code))))
+            return out
+
+    def task(self, task_id: str, year: int | None = None) -> dict[str, Any]:
+        """One task with its assignments, status per year, product links, indicators and related tasks."""
+        year = year or dt.date.today().year
+        with self.session() as s:
+            t = s.get(TaskRow, task_id)
+            if t is None:
+                raise TaskNotFound(f"no task {task_id!r}; list them with GET /registry/tasks")
+            rows = {a.id: a for a in s.scalars(select(AgencyRow))}
+            a = list(s.scalars(select(AssignmentRow).where(AssignmentRow.task_id == task_id).order_by(AssignmentRow.role, AssignmentRow.position)))
+            history = list(s.scalars(select(TaskStatusRow).where(TaskStatusRow.task_id == task_id).order_by(TaskStatusRow.year)))
+            st = next((h for h in history if h.year == year), None)
+            links = list(s.scalars(select(ProductLinkRow).where(ProductLinkRow.task_id == task_id)))
+            sec = s.get(SectionRow, (t.plan_id, t.section_code))
+            d = _task_summary(t, a, rows, st, year, links, sec.title_vi if sec else None)
+            inds = list(s.scalars(select(IndicatorRow).where(IndicatorRow.task_id == task_id)))
+            d.update({
+                "targets": t.targets,
+                "deadlines": t.deadlines,
+                "recurrence": t.recurrence,
+                "timeframe": t.timeframe,
+                "condition": t.condition,
+                "notes": t.notes,
+                "text_source": t.text_source,
+                "parent": t.parent_id,
+                "children": list(s.scalars(select(TaskRow.id).where(TaskRow.parent_id == task_id).order_by(TaskRow.position))),
+                "references": t.extra.get("references", []),
+                "related": t.extra.get("related", []),
+                "tags": t.extra.get("tags", []),
+                "history": [_status_dict(h) for h in history],
+                "indicators": [self._indicator_dict(s, i, year) for i in inds],
+            })
+            return d
+
+    def indicators(self, plan_id: str = SPACE_PLAN, year: int | None = None) -> list[dict[str, Any]]:
+        """Indicators of a plan with their target and the value reached in ``year`` (aggregated over agencies)."""
+        year = year or dt.date.today().year
+        with self.session() as s:
+            if s.get(PlanRow, plan_id) is None:
+                raise PlanNotFound(f"no plan {plan_id!r}")
+            rows = s.scalars(select(IndicatorRow).where(IndicatorRow.plan_id == plan_id).order_by(IndicatorRow.id))
+            return [self._indicator_dict(s, i, year) for i in rows]
+
+    def _indicator_dict(self, s: Session, i: IndicatorRow, year: int) -> dict[str, Any]:
+        vals = list(s.scalars(select(IndicatorValueRow).where(IndicatorValueRow.indicator_id == i.id, IndicatorValueRow.year == year)))
+        value: float | None
+        if not vals:
+            value = None
+        elif i.aggregate == "sum":
+            value = sum(v.value for v in vals)
+        else:
+            value = max(v.value for v in vals)
+        met = None
+        if value is not None and i.target_min is not None:
+            met = value >= i.target_min
+        return {
+            "id": i.id, "plan": i.plan_id, "task": i.task_id, "name_vi": i.name_vi, "name_en": i.name_en, "unit": i.unit,
+            "target_min": i.target_min, "target_max": i.target_max, "target_text": i.target_text, "by_year": i.by_year,
+            "aggregate": i.aggregate, "year": year, "value": value, "target_met": met,
+            "by_agency": {v.agency_id: v.value for v in vals},
+        }
+
+    def report(self, agency_id: str, year: int, plan_id: str = SPACE_PLAN) -> dict[str, Any]:
+        with self.session() as s:
+            r = s.scalar(select(ReportRow).where(ReportRow.plan_id == plan_id, ReportRow.agency_id == agency_id, ReportRow.year == year))
+            if r is None:
+                raise ReportNotFound(f"no {year} report from {agency_id!r} for plan {plan_id!r}")
+            return _report_dict(r)
+
+    def reports(self, year: int, plan_id: str = SPACE_PLAN) -> dict[str, dict[str, Any]]:
+        with self.session() as s:
+            rs = s.scalars(select(ReportRow).where(ReportRow.plan_id == plan_id, ReportRow.year == year))
+            return {r.agency_id: _report_dict(r) for r in rs}
+
+    def audit(self, *, target: str | None = None, agency: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Audit entries, newest first; ``target`` a task id / report key, ``agency`` the acting agency."""
+        with self.session() as s:
+            q = select(AuditRow)
+            if target is not None:
+                q = q.where(AuditRow.target == target)
+            if agency is not None:
+                q = q.where(AuditRow.actor_agency == agency)
+            rows = s.scalars(q.order_by(AuditRow.id.desc()).limit(limit))
+            return [
+                {"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "actor_agency": r.actor_agency, "actor_role": r.actor_role,
+                 "action": r.action, "target": r.target, "outcome": r.outcome, "detail": r.detail}
+                for r in rows
+            ]
+
+    # -- the reporting cycle --------------------------------------------------------------------
+    def calendar(self, on: dt.date, plan_id: str = SPACE_PLAN) -> list[cal.CalendarEntry]:
+        """Reminders and reports of the cycle of ``on.year`` (and what is still outstanding from the previous one)."""
+        with self.session() as s:
+            p = s.get(PlanRow, plan_id)
+            if p is None or not p.reporting:
+                raise PlanNotFound(f"plan {plan_id!r} has no reporting cycle")
+            rule = cal.CycleRule.from_plan(p.reporting)
+            years = (on.year - 1, on.year)
+            reminders = {(r.year, r.agency_id): r.sent_on for r in s.scalars(
+                select(ReminderRow).where(ReminderRow.plan_id == plan_id, ReminderRow.year.in_(years)))}
+            reports = {(r.year, r.agency_id): r.submitted_on for r in s.scalars(
+                select(ReportRow).where(ReportRow.plan_id == plan_id, ReportRow.year.in_(years)))}
+            coordinator, first_year, last_year = p.coordinator_id, p.start_year, p.end_year
+        if on.year - 1 > last_year:
+            return []
+        return cal.cycle_entries(on, lambda y: self.reporting_agencies(y, plan_id) if y <= last_year else [], reminders, reports,
+                                 coordinator=coordinator, rule=rule, first_year=first_year)
+
+    def report_template(self, agency_id: str, year: int, plan_id: str = SPACE_PLAN, lang: str = "vi") -> str:
+        """The report template the coordinator sends with the reminder: the agency's tasks, to fill in."""
+        from registry.reports import template_markdown
+
+        return template_markdown(self, agency_id, year, plan_id, lang)
+
+    def record_reminders(self, principal: Principal, year: int, sent_on: dt.date, plan_id: str = SPACE_PLAN) -> list[str]:
+        """Record that the coordinator sent the reminder with the template to every reporting agency."""
+        self._check_year(plan_id, year)
+        agencies = self.reporting_agencies(year, plan_id)
+        target = f"{plan_id}/reminders/{year}"
+        if not principal.is_coordinator:
+            self._deny(principal, "reminders.record", target, "only the coordinator sends the reminders")
+        templates = {a: self.report_template(a, year, plan_id) for a in agencies}
+        with self.session() as s:
+            for a in agencies:
+                s.merge(ReminderRow(plan_id=plan_id, year=year, agency_id=a, sent_on=sent_on, sent_by=principal.actor, template=templates[a]))
+            s.add(self._audit(principal, "reminders.record", target, "applied", {"after": {"sent_on": sent_on.isoformat(), "agencies": agencies}}))
+        return agencies
+
+    # -- writes with permission checks ----------------------------------------------------------
+    def set_status(self, principal: Principal, task_id: str, year: int, status: str, progress: int | None = None, note: str = "") -> dict[str, Any]:
+        """Set the status of a task for a year. Agencies: their own tasks only; coordinator: any task."""
+        if status not in STATUSES:
+            raise InvalidRegistryInput(f"unknown status {status!r}; one of: {', '.join(STATUSES)}")
+        if progress is not None and not 0 <= progress <= 100:
+            raise InvalidRegistryInput(f"progress must be between 0 and 100 (got {progress})")
+        if len(note) > MAX_TEXT:
+            raise InvalidRegistryInput("note too long")
+        with self.session() as s:
+            t = s.get(TaskRow, task_id)
+            if t is None:
+                raise TaskNotFound(f"no task {task_id!r}")
+            plan_id = t.plan_id
+        self._check_year(plan_id, year)
+        target = f"{task_id}/status/{year}"
+        if not self.can_edit(principal, task_id):
+            self._deny(principal, "task.status", target, f"agency {principal.agency_id} does not lead task {task_id}",
+                       {"status": status, "progress": progress, "note": note})
+        with self.session() as s:
+            row = s.scalar(select(TaskStatusRow).where(TaskStatusRow.task_id == task_id, TaskStatusRow.year == year))
+            before = _status_dict(row) if row else None
+            if row is None:
+                row = TaskStatusRow(task_id=task_id, year=year, status=status)
+                s.add(row)
+            row.status, row.progress, row.note = status, progress, note
+            row.updated_by, row.updated_at = principal.actor, utcnow()
+            s.flush()
+            after = _status_dict(row)
+            s.add(self._audit(principal, "task.status", target, "applied", {"before": before, "after": after}))
+            return after
+
+    def submit_report(
+        self,
+        principal: Principal,
+        agency_id: str,
+        year: int,
+        text: str,
+        indicators: Mapping[str, float] | None = None,
+        attachments: list[dict[str, Any]] | None = None,
+        submitted_on: dt.date | None = None,
+        plan_id: str = SPACE_PLAN,
+    ) -> dict[str, Any]:
+        """Store (or replace) an agency's annual report. Agencies: their own only; coordinator: any."""
+        self._check_year(plan_id, year)
+        if not text or not text.strip():
+            raise InvalidRegistryInput("the report text is empty")
+        if len(text) > MAX_TEXT:
+            raise InvalidRegistryInput(f"the report text is longer than {MAX_TEXT} characters")
+        agencies = self.reporting_agencies(year, plan_id)
+        if agency_id not in agencies:
+            self.agency(agency_id)  # 404 for unknown agencies
+            raise InvalidRegistryInput(f"{agency_id} does not report on plan {plan_id} for {year}; reporting agencies: {', '.join(agencies)}")
+        target = f"{plan_id}/reports/{agency_id}/{year}"
+        if not principal.is_coordinator and principal.agency_id != agency_id:
+            self._deny(principal, "report.submit", target, f"agency {principal.agency_id} cannot submit the report of {agency_id}")
+        inds = {}
+        with self.session() as s:
+            known = {i.id for i in s.scalars(select(IndicatorRow).where(IndicatorRow.plan_id == plan_id))}
+        for k, v in (indicators or {}).items():
+            full = k if k in known else f"{plan_id}.{k}"
+            if full not in known:
+                raise InvalidRegistryInput(f"unknown indicator {k!r}; known: {', '.join(sorted(x.split('.', 1)[1] for x in known))}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                raise InvalidRegistryInput(f"indicator {k!r} needs a number ≥ 0 (got {v!r})")
+            inds[full] = float(v)
+        atts = []
+        for a in attachments or []:
+            if not isinstance(a, Mapping) or not a.get("name") or not (a.get("url") or a.get("path")):
+                raise InvalidRegistryInput("each attachment needs a 'name' and a 'url' (or 'path')")
+            atts.append({"name": str(a["name"]), "url": a.get("url") or a.get("path"), "media_type": a.get("media_type")})
+        day = submitted_on or dt.date.today()
+        with self.session() as s:
+            row = s.scalar(select(ReportRow).where(ReportRow.plan_id == plan_id, ReportRow.agency_id == agency_id, ReportRow.year == year))
+            before = _report_dict(row) if row else None
+            if row is None:
+                row = ReportRow(plan_id=plan_id, agency_id=agency_id, year=year)
+                s.add(row)
+            row.text, row.indicators, row.attachments = text, inds, atts
+            row.submitted_on, row.submitted_by, row.updated_at = day, principal.actor, utcnow()
+            s.execute(delete(IndicatorValueRow).where(IndicatorValueRow.agency_id == agency_id, IndicatorValueRow.year == year,
+                                                      IndicatorValueRow.indicator_id.in_(known)))
+            for k, v in inds.items():
+                s.add(IndicatorValueRow(indicator_id=k, agency_id=agency_id, year=year, value=v))
+            s.flush()
+            after = _report_dict(row)
+            s.add(self._audit(principal, "report.submit", target, "applied", {"before": before, "after": after}))
+            return after
+
+    def can_edit(self, principal: Principal, task_id: str) -> bool:
+        """Coordinator: every task. Agency: tasks it leads, or that an agency it succeeded (or a unit under it) leads."""
+        if principal.is_coordinator:
+            return True
+        if principal.agency_id is None:
+            return False
+        with self.session() as s:
+            rows = {a.id: a for a in s.scalars(select(AgencyRow))}
+            leads = list(s.scalars(select(AssignmentRow.agency_id).where(AssignmentRow.task_id == task_id, AssignmentRow.role == "lead")))
+        for lead in leads:
+            owners = set(_chain(lead, rows, None))
+            parent = rows[lead].parent_id if lead in rows else None
+            if parent:
+                owners |= set(_chain(parent, rows, None))
+            if principal.agency_id in owners:
+                return True
+        return False
+
+    # -- keys -----------------------------------------------------------------------------------
+    def create_key(self, agency_id: str, coordinator: bool = False, label: str = "", principal: Principal = CLI_PRINCIPAL) -> tuple[str, str]:
+        """Create a key; returns ``(key_id, key)``. The key is not stored, only its hash."""
+        with self.session() as s:
+            a = s.get(AgencyRow, agency_id)
+            if a is None:
+                raise AgencyNotFound(f"no agency {agency_id!r}; see `hpgeo registry agencies`")
+            if coordinator and not a.coordinator:
+                raise InvalidRegistryInput(f"{agency_id} is not the plan's coordinator; coordinator keys belong to "
+                                           f"{', '.join(s.scalars(select(AgencyRow.id).where(AgencyRow.coordinator)))}")
+            key_id, key = new_key()
+            role = COORDINATOR if coordinator else AGENCY
+            s.add(ApiKeyRow(id=key_id, key_hash=hash_key(key), agency_id=agency_id, role=role, label=label))
+            s.add(self._audit(principal, "key.create", f"keys/{key_id}", "applied", {"after": {"agency": agency_id, "role": role, "label": label}}))
+        return key_id, key
+
+    def revoke_key(self, key_id: str, principal: Principal = CLI_PRINCIPAL) -> None:
+        with self.session() as s:
+            row = s.get(ApiKeyRow, key_id)
+            if row is None:
+                raise InvalidRegistryInput(f"no key {key_id!r}")
+            row.revoked_at = utcnow()
+            s.add(self._audit(principal, "key.revoke", f"keys/{key_id}", "applied", {}))
+
+    def keys(self) -> list[dict[str, Any]]:
+        with self.session() as s:
+            return [
+                {"id": k.id, "agency": k.agency_id, "role": k.role, "label": k.label, "created_at": k.created_at.isoformat(),
+                 "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+                for k in s.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at))
+            ]
+
+    def authenticate(self, key: str | None) -> Principal:
+        """The principal of a key; :class:`InvalidApiKey` (401) when missing, malformed, unknown or revoked."""
+        if not key:
+            raise InvalidApiKey("this change needs an API key (header X-API-Key)")
+        key_id = parse_key_id(key)
+        if key_id is None:
+            raise InvalidApiKey("malformed API key")
+        with self.session() as s:
+            row = s.get(ApiKeyRow, key_id)
+            if row is None or not keys_match(key, row.key_hash):
+                raise InvalidApiKey("unknown API key")
+            if row.revoked_at is not None:
+                raise InvalidApiKey("this API key was revoked")
+            return Principal(row.id, row.agency_id, row.role)
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _check_year(self, plan_id: str, year: int) -> None:
+        with self.session() as s:
+            p = s.get(PlanRow, plan_id)
+            if p is None:
+                raise PlanNotFound(f"no plan {plan_id!r}")
+            if not p.start_year <= year <= p.end_year:
+                raise InvalidRegistryInput(f"year {year} is outside plan {plan_id} ({p.start_year}–{p.end_year})")
+
+    @staticmethod
+    def _audit(principal: Principal, action: str, target: str, outcome: str, detail: dict[str, Any]) -> AuditRow:
+        return AuditRow(at=utcnow(), actor=principal.actor, actor_agency=principal.agency_id, actor_role=principal.role,
+                        action=action, target=target, outcome=outcome, detail=detail)
+
+    def _deny(self, principal: Principal, action: str, target: str, reason: str, attempted: dict[str, Any] | None = None) -> None:
+        """Record a refused change (own transaction) and raise :class:`NotAllowed` (403)."""
+        with self.session() as s:
+            s.add(self._audit(principal, action, target, "denied", {"reason": reason, "attempted": attempted}))
+        raise NotAllowed(reason)
+
+
+# -- row → dict -----------------------------------------------------------------------------------
+
+
+def _chain(agency_id: str, rows: Mapping[str, AgencyRow], on: dt.date | None) -> list[str]:
+    out = [agency_id]
+    cur = rows.get(agency_id)
+    while cur is not None and cur.successor_id and cur.successor_id not in out:
+        if on is not None and cur.successor_from is not None and on < cur.successor_from:
+            break
+        out.append(cur.successor_id)
+        cur = rows.get(cur.successor_id)
+    return out
+
+
+def _by_task(rows: Any) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for r in rows:
+        out.setdefault(r.task_id, []).append(r)
+    return out
+
+
+def _plan_dict(p: PlanRow) -> dict[str, Any]:
+    return {
+        "id": p.id, "kind": p.kind, "title_vi": p.title_vi, "title_en": p.title_en, "title_inferred": p.title_inferred,
+        "start_year": p.start_year, "end_year": p.end_year, "decision_number": p.decision_number,
+        "decision_date": p.decision_date, "issuer": p.issuer, "source_seed": p.source_seed, "coordinator": p.coordinator_id,
+        "notes": p.notes, "reporting": p.reporting,
+    }
+
+
+def _agency_ref(agency_id: str, rows: Mapping[str, AgencyRow]) -> dict[str, Any]:
+    a = rows[agency_id]
+    chain = _chain(agency_id, rows, dt.date.today())
+    cur = rows[chain[-1]]
+    return {"id": a.id, "name_vi": a.name_vi, "name_en": a.name_en,
+            "current": None if cur.id == a.id else {"id": cur.id, "name_vi": cur.name_vi, "name_en": cur.name_en}}
+
+
+def _agency_dict(a: AgencyRow, rows: Mapping[str, AgencyRow]) -> dict[str, Any]:
+    return {
+        "id": a.id, "name_vi": a.name_vi, "name_en": a.name_en, "kind": a.kind, "parent": a.parent_id,
+        "coordinator": a.coordinator, "reports_annually": a.reports_annually,
+        "successor": a.successor_id, "successor_from": a.successor_from.isoformat() if a.successor_from else None,
+        "predecessors": sorted(x.id for x in rows.values() if x.successor_id == a.id),
+        "after_2025": a.after_2025, "successor_basis": a.successor_basis, "successor_verified": a.successor_verified,
+        "note": a.note,
+    }
+
+
+def _status_dict(r: TaskStatusRow) -> dict[str, Any]:
+    return {"task": r.task_id, "year": r.year, "status": r.status, "progress": r.progress, "note": r.note,
+            "updated_by": r.updated_by, "updated_at": r.updated_at.isoformat() if r.updated_at else None}
+
+
+def _report_dict(r: ReportRow) -> dict[str, Any]:
+    return {"plan": r.plan_id, "agency": r.agency_id, "year": r.year, "text": r.text, "indicators": dict(r.indicators),
+            "attachments": list(r.attachments), "submitted_on": r.submitted_on.isoformat(), "submitted_by": r.submitted_by}
+
+
+def _task_summary(t: TaskRow, assigns: list[AssignmentRow], rows: Mapping[str, AgencyRow], st: TaskStatusRow | None,
+                  year: int, links: list[ProductLinkRow], section_title: str | None) -> dict[str, Any]:
+    leads = sorted((a for a in assigns if a.role == "lead"), key=lambda a: a.position)
+    coop = sorted((a for a in assigns if a.role == "cooperating"), key=lambda a: a.position)
+    lead_refs = [_agency_ref(a.agency_id, rows) | {"inferred": a.inferred, "via": a.via, "note": a.note} for a in leads]
+    return {
+        "id": t.id,
+        "plan": t.plan_id,
+        "local_id": t.local_id,
+        "section": {"code": t.section_code, "title_vi": section_title},
+        "kind": t.kind,
+        "types": list(t.types),
+        "text_vi": t.text_vi,
+        "summary_en": t.summary_en,
+        "lead_agency": lead_refs[0] if lead_refs else None,
+        "leads": lead_refs,
+        "cooperating_agencies": [_agency_ref(a.agency_id, rows) for a in coop],
+        "year": year,
+        "status": st.status if st else UNREPORTED,
+        "progress": st.progress if st else None,
+        "status_note": st.note if st else None,
+        "products": [{"collection": l.collection_id, "relation": l.relation} for l in sorted(links, key=lambda l: l.collection_id)],
+    }
