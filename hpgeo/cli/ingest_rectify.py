@@ -1,0 +1,47 @@
+"""``hpgeo ingest rectify``: georeference a scanned archive image with ground control points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from hpgeo.cli.common import console
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``rectify`` command to the ``hpgeo ingest`` group (``app``)."""
+
+    @app.command("rectify")
+    def rectify_cmd(
+        scan: Path = typer.Argument(..., help="Scanned image (any GDAL-readable file: TIFF, JPEG, PNG)."),
+        gcps: Path = typer.Option(..., "--gcps", help="CSV: id, pixel|col, line|row, x|lon, y|lat [, crs]."),
+        method: str = typer.Option("polynomial1", "--method", help="polynomial1, polynomial2, polynomial3 or tps."),
+        crs: str = typer.Option("EPSG:32648", "--crs", help="Output CRS (and the GCPs' CRS when the CSV names none)."),
+        resolution: float = typer.Option(None, "--resolution", help="Output pixel size in CRS units (default: the scan's)."),
+        out: Path = typer.Option(None, "--out", help="Output COG (default: SCAN_rectified.tif next to the scan)."),
+        max_rms: float = typer.Option(5.0, "--max-rms", help="Reject the fit above this RMS residual (pixels)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Fit and report residuals only; write nothing."),
+    ) -> None:
+        """Fit a transform to the GCPs, print per-GCP residuals and RMS, warp the scan to a COG."""
+        from ingest.rectify import read_gcps, rectify
+
+        points, gcp_crs = read_gcps(gcps, default_crs=crs)
+        dst = None if dry_run else (out or scan.with_name(f"{scan.stem}_rectified.tif"))
+        res = rectify(scan, points, dst, method=method, gcp_crs=gcp_crs, crs=crs, resolution=resolution, max_rms=max_rms)
+        unit = res.crs.linear_units or "units"
+        table = Table(title=f"GCP residuals ({res.method}, {len(points)} GCPs; leave-one-out for tps)")
+        for col in ("GCP", "dcol px", "drow px", "|d| px", f"dx {unit}", f"dy {unit}", f"|d| {unit}"):
+            table.add_column(col, justify="right")
+        worst = res.worst.id
+        for r in res.residuals:
+            style = "bold yellow" if r.id == worst else None
+            table.add_row(r.id, f"{r.dcol:.3f}", f"{r.drow:.3f}", f"{r.pixels:.3f}", f"{r.dx:.3f}", f"{r.dy:.3f}",
+                          f"{r.map_units:.3f}", style=style)
+        console.print(table)
+        console.print(f"RMS: [bold]{res.rms_pixels:.3f} px[/], {res.rms_map:.3f} {unit} (max {max_rms:g} px)")
+        if res.path is not None and res.grid is not None:
+            console.print(f"wrote {res.path} ({res.grid})")

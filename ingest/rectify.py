@@ -1,0 +1,367 @@
+"""Rectify scanned historical images with ground control points (GCPs) → georeferenced COG.
+
+Conventions:
+
+* Pixel positions (``col``, ``row``) are GDAL's: (0, 0) is the upper-left *corner* of the first
+  pixel, so the centre of pixel (i, j) is (j + 0.5, i + 0.5). ``x``/``y`` are map coordinates
+  (easting/northing, or lon/lat for geographic CRSs) in the GCPs' CRS.
+* ``polynomialN`` fits x, y = P_N(col, row) by least squares (the "forward" transform, for the
+  output extent and map residuals) and col, row = Q_N(x, y) (the "inverse", used to warp), like
+  GDAL's GCP polynomials. Order N has (N+1)(N+2)/2 coefficients per axis and needs that many GCPs.
+* ``tps`` is a thin-plate spline (``scipy.interpolate.RBFInterpolator``) through the GCPs; it is
+  exact at every GCP, so its residuals are *leave-one-out* residuals (refit without the GCP, then
+  predict it), which is what tells a wrong GCP apart.
+* Residuals are reported per GCP in pixels (from the inverse transform) and in map units (from
+  the forward one); RMS is sqrt(mean(dcol² + drow²)). A fit whose pixel RMS exceeds ``max_rms``
+  is rejected with :class:`InconsistentGCPs` naming the GCP with the largest residual.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.errors import RasterioIOError
+from scipy.interpolate import RBFInterpolator
+from scipy.ndimage import map_coordinates
+
+from geo.cog import write_cog
+from geo.crs import PROCESSING_CRS, WGS84, norm_crs
+from geo.grid import Grid
+from ingest.readers.errors import (
+    CollinearGCPs,
+    DuplicateGCPs,
+    GCPOutsideImage,
+    InconsistentGCPs,
+    MalformedGCPFile,
+    NonFiniteGCPs,
+    ProductNotFound,
+    TooFewGCPs,
+    UnknownRectifyMethod,
+    UnsupportedProduct,
+)
+from ingest.readers.geotiff import _check
+
+__all__ = ["GCP", "Residual", "RectifyResult", "METHODS", "read_gcps", "min_gcps", "validate_gcps", "fit", "rectify"]
+
+Method = Literal["polynomial1", "polynomial2", "polynomial3", "tps"]
+METHODS: tuple[str, ...] = ("polynomial1", "polynomial2", "polynomial3", "tps")
+
+
+@dataclass(frozen=True)
+class GCP:
+    """One ground control point: image position (col, row; pixels) ↔ map position (x, y)."""
+
+    id: str
+    col: float
+    row: float
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Residual:
+    id: str
+    dcol: float
+    drow: float
+    dx: float
+    dy: float
+
+    @property
+    def pixels(self) -> float:
+        return math.hypot(self.dcol, self.drow)
+
+    @property
+    def map_units(self) -> float:
+        return math.hypot(self.dx, self.dy)
+
+
+@dataclass
+class RectifyResult:
+    method: str
+    crs: Any
+    residuals: list[Residual]
+    rms_pixels: float
+    rms_map: float
+    grid: Grid | None = None
+    path: Path | None = None
+    forward: Any = field(default=None, repr=False)  # (col, row) → (x, y) in crs
+    inverse: Any = field(default=None, repr=False)  # (x, y) → (col, row)
+
+    @property
+    def worst(self) -> Residual:
+        return max(self.residuals, key=lambda r: r.pixels)
+
+
+# -- GCP input --------------------------------------------------------------------------------
+_COLS = {
+    "id": ("id", "name", "gcp"),
+    "col": ("pixel", "col", "column", "px"),
+    "row": ("line", "row", "py"),
+    "x": ("x", "lon", "longitude", "easting", "mapx"),
+    "y": ("y", "lat", "latitude", "northing", "mapy"),
+}
+
+
+def read_gcps(path: str | os.PathLike, default_crs: Any = None) -> tuple[list[GCP], Any]:
+    """Read a GCP CSV (header: id, pixel/col, line/row, x/lon, y/lat [, crs]).
+
+    The GCPs' CRS is the ``crs`` column (one value for all rows), else EPSG:4326 when the map
+    columns are named lon/lat, else ``default_crs``.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ProductNotFound(f"GCP file not found: {p}")
+    with p.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        header = {h.strip().lower(): h for h in (reader.fieldnames or [])}
+        cols = {}
+        for key, names in _COLS.items():
+            found = next((header[n] for n in names if n in header), None)
+            if found is None and key != "id":
+                raise MalformedGCPFile(f"{p.name}: no {key} column; expected one of {', '.join(names)} (got {', '.join(header)})")
+            cols[key] = found
+        gcps, crss = [], set()
+        for i, rec in enumerate(reader, start=2):
+            try:
+                vals = [float(rec[cols[k]]) for k in ("col", "row", "x", "y")]
+            except (TypeError, ValueError) as exc:
+                raise MalformedGCPFile(f"{p.name} line {i}: not a number ({exc})") from exc
+            gid = (rec[cols["id"]] or "").strip() if cols["id"] else ""
+            gcps.append(GCP(gid or str(i - 1), *vals))
+            if "crs" in header and rec[header["crs"]]:
+                crss.add(rec[header["crs"]].strip())
+    if len(crss) > 1:
+        raise MalformedGCPFile(f"{p.name}: GCPs in several CRSs ({', '.join(sorted(crss))}); use one")
+    if crss:
+        crs = norm_crs(crss.pop())
+    elif cols["x"].strip().lower() in ("lon", "longitude"):
+        crs = WGS84
+    else:
+        crs = norm_crs(default_crs if default_crs is not None else PROCESSING_CRS)
+    return gcps, crs
+
+
+def min_gcps(method: str) -> int:
+    """GCPs needed: (n+1)(n+2)/2 for polynomial order n; 3 for a thin-plate spline (its affine part)."""
+    if method not in METHODS:
+        raise UnknownRectifyMethod(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if method == "tps":
+        return 4  # 3 for the affine part + 1 so leave-one-out residuals exist
+    n = int(method[-1])
+    return (n + 1) * (n + 2) // 2
+
+
+def validate_gcps(gcps: list[GCP], image_shape: tuple[int, int], method: str) -> None:
+    """Reject GCP sets that cannot define ``method``'s transform, with the offending GCP named."""
+    need = min_gcps(method)
+    for g in gcps:
+        if not all(math.isfinite(v) for v in (g.col, g.row, g.x, g.y)):
+            raise NonFiniteGCPs(f"GCP {g.id} has a NaN or infinite coordinate: {g}")
+    h, w = image_shape
+    for g in gcps:
+        if not (0 <= g.col <= w and 0 <= g.row <= h):
+            raise GCPOutsideImage(f"GCP {g.id} at pixel ({g.col:g}, {g.row:g}) is outside the {w} x {h} image")
+    ids = [g.id for g in gcps]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise DuplicateGCPs(f"GCP id {dup} is used more than once")
+    for kind, pts, tol in (("pixel", _px(gcps), 1e-3), ("map", _xy(gcps), None)):
+        span = np.ptp(pts, axis=0).max() if len(pts) else 0.0
+        t = tol if tol is not None else max(span, 1e-9) * 1e-9
+        for i in range(len(pts)):
+            d = np.hypot(*(pts[i + 1 :] - pts[i]).T)
+            if d.size and d.min() <= t:
+                j = i + 1 + int(d.argmin())
+                raise DuplicateGCPs(f"GCPs {gcps[i].id} and {gcps[j].id} have the same {kind} position")
+    if len(gcps) < need:
+        raise TooFewGCPs(f"{method} needs at least {need} GCPs, got {len(gcps)}")
+    for kind, pts in (("pixel", _px(gcps)), ("map", _xy(gcps))):
+        c = pts - pts.mean(axis=0)
+        s = np.linalg.svd(c, compute_uv=False)
+        if s[0] == 0 or s[-1] / s[0] < 1e-3:
+            raise CollinearGCPs(f"the GCPs are (nearly) collinear in {kind} space; spread them over the image")
+    if method != "tps":
+        n = int(method[-1])
+        for kind, pts in (("pixel", _px(gcps)), ("map", _xy(gcps))):
+            a = _design(_normalise(pts)[0], n)
+            if np.linalg.matrix_rank(a) < a.shape[1]:
+                raise CollinearGCPs(f"the GCPs' {kind} positions do not determine an order-{n} polynomial "
+                                    "(too many on one line or curve); add GCPs elsewhere or lower the order")
+
+
+def _px(gcps: list[GCP]) -> np.ndarray:
+    return np.array([[g.col, g.row] for g in gcps], dtype=np.float64).reshape(-1, 2)
+
+
+def _xy(gcps: list[GCP]) -> np.ndarray:
+    return np.array([[g.x, g.y] for g in gcps], dtype=np.float64).reshape(-1, 2)
+
+
+# -- transforms -------------------------------------------------------------------------------
+def _normalise(pts: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, float]]:
+    centre = pts.mean(axis=0)
+    scale = float(np.abs(pts - centre).max()) or 1.0
+    return (pts - centre) / scale, (centre, scale)
+
+
+def _design(u: np.ndarray, order: int) -> np.ndarray:
+    return np.stack([u[:, 0] ** (i - j) * u[:, 1] ** j for i in range(order + 1) for j in range(i + 1)], axis=1)
+
+
+class _Poly:
+    """Least-squares 2-D polynomial src → dst on normalised coordinates (well conditioned)."""
+
+    def __init__(self, src: np.ndarray, dst: np.ndarray, order: int) -> None:
+        u, self._norm = _normalise(src)
+        self.order = order
+        self.coef, *_ = np.linalg.lstsq(_design(u, order), dst, rcond=None)
+
+    def __call__(self, pts: np.ndarray) -> np.ndarray:
+        centre, scale = self._norm
+        return _design((np.asarray(pts, dtype=np.float64) - centre) / scale, self.order) @ self.coef
+
+
+class _TPS:
+    def __init__(self, src: np.ndarray, dst: np.ndarray) -> None:
+        u, self._norm = _normalise(src)
+        self._rbf = RBFInterpolator(u, dst, kernel="thin_plate_spline", degree=1)
+
+    def __call__(self, pts: np.ndarray) -> np.ndarray:
+        centre, scale = self._norm
+        return self._rbf((np.asarray(pts, dtype=np.float64) - centre) / scale)
+
+
+def _make(method: str, src: np.ndarray, dst: np.ndarray) -> Any:
+    return _TPS(src, dst) if method == "tps" else _Poly(src, dst, int(method[-1]))
+
+
+def fit(gcps: list[GCP], method: str, *, crs: Any = PROCESSING_CRS) -> RectifyResult:
+    """Fit forward and inverse transforms; residuals per GCP (leave-one-out for ``tps``).
+
+    ``gcps`` must already be in ``crs`` (see :func:`rectify` for reprojection).
+    """
+    px, xy = _px(gcps), _xy(gcps)
+    fwd, inv = _make(method, px, xy), _make(method, xy, px)
+    if method == "tps":
+        pred_px, pred_xy = np.empty_like(px), np.empty_like(xy)
+        for i in range(len(gcps)):
+            keep = np.arange(len(gcps)) != i
+            pred_px[i] = _make(method, xy[keep], px[keep])(xy[i : i + 1])[0]
+            pred_xy[i] = _make(method, px[keep], xy[keep])(px[i : i + 1])[0]
+    else:
+        pred_px, pred_xy = inv(xy), fwd(px)
+    dpx, dxy = pred_px - px, pred_xy - xy
+    res = [Residual(g.id, *map(float, dpx[i]), *map(float, dxy[i])) for i, g in enumerate(gcps)]
+    return RectifyResult(
+        method=method,
+        crs=norm_crs(crs),
+        residuals=res,
+        rms_pixels=float(np.sqrt(np.mean(np.sum(dpx**2, axis=1)))),
+        rms_map=float(np.sqrt(np.mean(np.sum(dxy**2, axis=1)))),
+        forward=fwd,
+        inverse=inv,
+    )
+
+
+# -- the whole step ---------------------------------------------------------------------------
+def rectify(
+    scan: str | os.PathLike,
+    gcps: list[GCP],
+    dst: str | os.PathLike | None,
+    *,
+    method: str = "polynomial1",
+    gcp_crs: Any = PROCESSING_CRS,
+    crs: Any = PROCESSING_CRS,
+    resolution: float | None = None,
+    max_rms: float = 5.0,
+    strip_rows: int = 512,
+) -> RectifyResult:
+    """Georeference ``scan`` with ``gcps`` and warp it (bilinear) to a COG at ``dst`` in ``crs``.
+
+    ``resolution`` (``crs`` units) defaults to the scan's mean ground pixel size. Output pixels
+    outside the scan are nodata (0 for integer scans, NaN for float). With ``dst=None`` only the
+    fit is done (a dry run that still reports residuals and enforces ``max_rms``).
+    """
+    p = _check(scan)
+    try:
+        with rasterio.open(p) as ds:
+            shape, count, dtype = (ds.height, ds.width), ds.count, ds.dtypes[0]
+            src = ds.read() if dst is not None else None
+            names = [d or f"b{i + 1}" for i, d in enumerate(ds.descriptions)]
+    except RasterioIOError as exc:
+        raise UnsupportedProduct(f"GDAL cannot read the scan {p.name}: {exc}") from exc
+    validate_gcps(gcps, shape, method)
+    gcps = _to_crs(gcps, norm_crs(gcp_crs), norm_crs(crs))
+    result = fit(gcps, method, crs=crs)
+    if result.rms_pixels > max_rms:
+        w = result.worst
+        raise InconsistentGCPs(
+            f"{method} fit RMS is {result.rms_pixels:.2f} px (> {max_rms:g} px): GCP {w.id} is off by "
+            f"{w.pixels:.2f} px; check it or raise --max-rms"
+        )
+    if dst is None:
+        return result
+    grid = _output_grid(result, shape, resolution)
+    nodata = float("nan") if np.dtype(dtype).kind == "f" else 0
+    out = np.full((count, *grid.shape), nodata, dtype=dtype)
+    t = grid.transform
+    for r0 in range(0, grid.height, strip_rows):
+        rows = np.arange(r0, min(r0 + strip_rows, grid.height)) + 0.5
+        cc, rr = np.meshgrid(np.arange(grid.width) + 0.5, rows)
+        xs, ys = t.c + t.a * cc + t.b * rr, t.f + t.d * cc + t.e * rr
+        colrow = result.inverse(np.column_stack([xs.ravel(), ys.ravel()]))
+        # pixel-centre convention: array index = position - 0.5
+        ci, ri = colrow[:, 0] - 0.5, colrow[:, 1] - 0.5
+        inside = (ci >= -0.5) & (ci <= shape[1] - 0.5) & (ri >= -0.5) & (ri <= shape[0] - 0.5)
+        for b in range(count):
+            vals = map_coordinates(src[b].astype(np.float64), [ri, ci], order=1, mode="nearest")
+            if np.dtype(dtype).kind in "iu":
+                vals = np.rint(vals)
+            strip = np.where(inside, vals, nodata).reshape(rr.shape)
+            out[b, r0 : r0 + rr.shape[0]] = strip.astype(dtype)
+    tags = {"hpgeo:rectify_method": method, "hpgeo:rms_pixels": f"{result.rms_pixels:.3f}",
+            "hpgeo:rms_map": f"{result.rms_map:.3f}", "hpgeo:gcps": len(gcps), "hpgeo:source": p.name}
+    result.path = write_cog(dst, out, grid, nodata=nodata, band_names=names, tags=tags)
+    result.grid = grid
+    return result
+
+
+def _to_crs(gcps: list[GCP], src: Any, dst: Any) -> list[GCP]:
+    if src == dst:
+        return gcps
+    from rasterio.warp import transform
+
+    xs, ys = transform(src, dst, [g.x for g in gcps], [g.y for g in gcps])
+    return [GCP(g.id, g.col, g.row, x, y) for g, x, y in zip(gcps, xs, ys)]
+
+
+def _output_grid(result: RectifyResult, shape: tuple[int, int], resolution: float | None) -> Grid:
+    h, w = shape
+    n = 50
+    edge = np.concatenate([
+        np.column_stack([np.linspace(0, w, n), np.zeros(n)]),
+        np.column_stack([np.linspace(0, w, n), np.full(n, h)]),
+        np.column_stack([np.zeros(n), np.linspace(0, h, n)]),
+        np.column_stack([np.full(n, w), np.linspace(0, h, n)]),
+    ])
+    xy = result.forward(edge)
+    if resolution is None:
+        # mean ground size of a pixel: sqrt(|det J|) of the forward transform at the image centre
+        c = np.array([[w / 2, h / 2], [w / 2 + 1, h / 2], [w / 2, h / 2 + 1]])
+        f = result.forward(c)
+        resolution = math.sqrt(abs(np.cross(f[1] - f[0], f[2] - f[0])))
+    if not resolution > 0:
+        raise CollinearGCPs("the fitted transform is degenerate (zero pixel size)")
+    minx, miny = xy.min(axis=0)
+    maxx, maxy = xy.max(axis=0)
+    width = max(1, math.ceil((maxx - minx) / resolution))
+    height = max(1, math.ceil((maxy - miny) / resolution))
+    return Grid((height, width), Affine(resolution, 0, minx, 0, -resolution, maxy), norm_crs(result.crs).to_wkt())
