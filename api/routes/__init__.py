@@ -1,5 +1,5 @@
 """Routers, one module per concern. Add a router here to mount it."""
 
-from api.routes import meta, stac, tiles, viewer
+from api.routes import meta, registry, stac, tiles, viewer
 
-ROUTERS = [meta.router, stac.router, tiles.router, viewer.router]
+ROUTERS = [meta.router, stac.router, tiles.router, viewer.router, registry.router]

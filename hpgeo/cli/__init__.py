@@ -13,6 +13,8 @@ import typer
 from hpgeo import __version__
 from hpgeo.cli import aoi as aoi_cmd
 from hpgeo.cli import catalog as catalog_cmd
+from hpgeo.cli import ingest as ingest_cmd
+from hpgeo.cli import registry as registry_cmd
 from hpgeo.cli import run as run_cmd
 from hpgeo.cli.common import err_console, setup_logging
 from hpgeo.errors import Conflict, HpgeoError, InvalidRequest, NotFound, UpstreamUnavailable
@@ -45,6 +47,8 @@ def _root(
 run_cmd.register(app)
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(aoi_cmd.app, name="aoi")
+app.add_typer(ingest_cmd.app, name="ingest")
+app.add_typer(registry_cmd.app, name="registry")
 
 
 def main(argv: list[str] | None = None) -> int:

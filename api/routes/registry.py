@@ -1,0 +1,212 @@
+"""``/registry/…``: the plan's tasks, agencies, yearly status, reports, the reporting calendar, the
+consolidated annual report, the audit trail and the registry page of the viewer.
+
+Reads are public; changes need an API key (``X-API-Key``): an agency's key changes only its own
+tasks and reports, the coordinator's key changes everything. Every change and every refused
+attempt is in ``GET /registry/audit``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path as PathParam, Query
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from api.auth import PrincipalDep, RegistryDep
+from maps.registry_page import render_task_detail, render_task_table
+from registry import SPACE_PLAN
+from registry.reports import build_consolidated, export
+from registry.vocab import STATUSES, TYPES, UNREPORTED
+
+router = APIRouter(prefix="/registry", tags=["registry"])
+
+TypeName = Literal[tuple(TYPES)]  # type: ignore[valid-type]
+StatusName = Literal[tuple(STATUSES)]  # type: ignore[valid-type]
+StatusFilter = Literal[tuple([*STATUSES, UNREPORTED])]  # type: ignore[valid-type]
+Lang = Literal["vi", "en"]
+
+PlanQ = Annotated[str, Query(description="Plan or programme id; the 2030 space plan is `VUTRU-2030`.")]
+YearQ = Annotated[int | None, Query(ge=2013, le=2100, description="Year of the status shown (default: this year).")]
+YearP = Annotated[int, PathParam(ge=2013, le=2100, description="Reporting year.")]
+TaskP = Annotated[str, PathParam(description="Stable task id, e.g. `VUTRU-2030.V.8.1`.", max_length=96)]
+AgencyP = Annotated[str, PathParam(description="Agency id, e.g. `SNNMT` (see /registry/agencies).", max_length=32)]
+
+MEDIA = {
+    "md": "text/markdown; charset=utf-8",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+class StatusIn(BaseModel):
+    status: StatusName = Field(description="Status of the task in that year.")  # type: ignore[valid-type]
+    progress: int | None = Field(None, ge=0, le=100, description="Progress in percent (optional).")
+    note: str = Field("", max_length=20000, description="Results, difficulties, proposals.")
+
+
+class Attachment(BaseModel):
+    name: str = Field(min_length=1, max_length=256, description="File name shown in the report.")
+    url: str = Field(min_length=1, max_length=2048, description="Where the attachment can be fetched.")
+    media_type: str | None = Field(None, max_length=128)
+
+
+class ReportIn(BaseModel):
+    text: str = Field(min_length=1, max_length=100000, description="The report text (Vietnamese).")
+    indicators: dict[str, float] = Field(default_factory=dict, description="Indicator values, e.g. {\"space-engineers\": 14}.")
+    attachments: list[Attachment] = Field(default_factory=list)
+    submitted_on: dt.date | None = Field(None, description="Day the report was sent (default: today).")
+
+
+class RemindersIn(BaseModel):
+    sent_on: dt.date | None = Field(None, description="Day the reminder and template were sent (default: today).")
+
+
+@router.get("/plans", summary="Plans and programmes in the registry")
+def plans(registry: RegistryDep) -> list[dict[str, Any]]:
+    return registry.plans()
+
+
+@router.get("/plans/{plan_id}", summary="One plan with its sections")
+def plan(registry: RegistryDep, plan_id: Annotated[str, PathParam(description="Plan id, e.g. `VUTRU-2030`.")]) -> dict[str, Any]:
+    return registry.plan(plan_id)
+
+
+@router.get("/agencies", summary="Agencies, with their successors after the 2025 reorganisation")
+def agencies(registry: RegistryDep) -> list[dict[str, Any]]:
+    return registry.agencies()
+
+
+@router.get("/agencies/{agency_id}", summary="One agency")
+def agency(registry: RegistryDep, agency_id: AgencyP) -> dict[str, Any]:
+    return registry.agency(agency_id)
+
+
+@router.get("/tasks", summary="Tasks with their lead agency and status, filtered")
+def tasks(
+    registry: RegistryDep,
+    plan: PlanQ = SPACE_PLAN,
+    agency: Annotated[str | None, Query(description="Lead or cooperating agency id (also matches the agencies it succeeded).")] = None,
+    type: Annotated[TypeName | None, Query(description="Task type.")] = None,  # type: ignore[valid-type]
+    status: Annotated[StatusFilter | None, Query(description="Status in `year`; `unreported` = none recorded.")] = None,  # type: ignore[valid-type]
+    kind: Annotated[str | None, Query(description="task, objective, oversight, reporting, coordination, funding, …")] = None,
+    section: Annotated[str | None, Query(description="Section code, e.g. `III` or `V.8`.")] = None,
+    year: YearQ = None,
+) -> list[dict[str, Any]]:
+    return registry.list_tasks(plan=plan, agency=agency, type=type, status=status, kind=kind, section=section, year=year)
+
+
+@router.get("/tasks/{task_id}", summary="One task: agencies, deadlines, status by year, product links")
+def task(registry: RegistryDep, task_id: TaskP, year: YearQ = None) -> dict[str, Any]:
+    return registry.task(task_id, year)
+
+
+@router.put("/tasks/{task_id}/status/{year}", summary="Set a task's status for a year (API key)")
+def set_status(registry: RegistryDep, principal: PrincipalDep, task_id: TaskP, year: YearP, body: StatusIn) -> dict[str, Any]:
+    return registry.set_status(principal, task_id, year, body.status, body.progress, body.note)
+
+
+@router.get("/indicators", summary="Indicators with targets and the values reported for a year")
+def indicators(registry: RegistryDep, plan: PlanQ = SPACE_PLAN, year: YearQ = None) -> list[dict[str, Any]]:
+    return registry.indicators(plan, year)
+
+
+@router.get("/reports/{year}", summary="Annual reports received for a year, by agency")
+def reports(registry: RegistryDep, year: YearP, plan: PlanQ = SPACE_PLAN) -> dict[str, Any]:
+    return {"year": year, "plan": plan, "agencies": registry.reporting_agencies(year, plan), "reports": registry.reports(year, plan)}
+
+
+@router.get("/reports/{year}/{agency_id}", summary="One agency's annual report")
+def report(registry: RegistryDep, year: YearP, agency_id: AgencyP, plan: PlanQ = SPACE_PLAN) -> dict[str, Any]:
+    return registry.report(agency_id, year, plan)
+
+
+@router.put("/reports/{year}/{agency_id}", summary="Submit or replace an agency's annual report (API key)")
+def submit_report(registry: RegistryDep, principal: PrincipalDep, year: YearP, agency_id: AgencyP, body: ReportIn,
+                  plan: PlanQ = SPACE_PLAN) -> dict[str, Any]:
+    return registry.submit_report(principal, agency_id, year, body.text, body.indicators,
+                                  [a.model_dump() for a in body.attachments], body.submitted_on, plan)
+
+
+@router.get("/calendar", summary="Reminders sent and reports due on a day (reporting cycle of section VI)")
+def calendar(
+    registry: RegistryDep,
+    on: Annotated[dt.date | None, Query(description="Day to look at, YYYY-MM-DD (default: today).")] = None,
+    plan: PlanQ = SPACE_PLAN,
+) -> dict[str, Any]:
+    day = on or dt.date.today()
+    return {"on": day.isoformat(), "plan": plan, "entries": [e.as_dict() for e in registry.calendar(day, plan)]}
+
+
+@router.post("/reminders/{year}", summary="Record that the coordinator sent the reminder and template (coordinator key)")
+def send_reminders(registry: RegistryDep, principal: PrincipalDep, year: YearP,
+                   body: Annotated[RemindersIn, Body()] = RemindersIn(), plan: PlanQ = SPACE_PLAN) -> dict[str, Any]:
+    day = body.sent_on or dt.date.today()
+    return {"year": year, "sent_on": day.isoformat(), "agencies": registry.record_reminders(principal, year, day, plan)}
+
+
+@router.get("/templates/{year}/{agency_id}", summary="The report template of an agency (Markdown)", response_class=PlainTextResponse)
+def template(registry: RegistryDep, year: YearP, agency_id: AgencyP, plan: PlanQ = SPACE_PLAN) -> PlainTextResponse:
+    return PlainTextResponse(registry.report_template(agency_id, year, plan), media_type="text/markdown; charset=utf-8")
+
+
+@router.get("/consolidated/{year}.{fmt}", summary="Consolidated annual report for the City People's Committee")
+def consolidated(
+    registry: RegistryDep,
+    year: YearP,
+    fmt: Annotated[Literal["md", "docx", "xlsx"], PathParam(description="md, docx or xlsx.")],
+    plan: PlanQ = SPACE_PLAN,
+) -> Response:
+    c = build_consolidated(registry, year, plan)
+    with tempfile.TemporaryDirectory(prefix="hpgeo-report-") as tmp:
+        path = export(c, fmt, Path(tmp) / f"report.{fmt}")
+        data = path.read_bytes()
+    name = f"bao-cao-tong-hop-{plan}-{year}.{fmt}"
+    return Response(data, media_type=MEDIA[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/audit", summary="Audit history: who changed what, when, and refused attempts (API key)")
+def audit(
+    registry: RegistryDep,
+    principal: PrincipalDep,
+    target: Annotated[str | None, Query(description="e.g. `VUTRU-2030.V.8.1/status/2026`.")] = None,
+    task: Annotated[str | None, Query(description="All entries about one task.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Most entries returned, newest first.")] = 200,
+) -> list[dict[str, Any]]:
+    agency = None if principal.is_coordinator else principal.agency_id
+    entries = registry.audit(target=target, agency=agency, limit=limit if task is None else 10_000)
+    if task is not None:
+        entries = [e for e in entries if e["target"].split("/")[0] == task][:limit]
+    return entries
+
+
+@router.get("", include_in_schema=False)
+def registry_home(lang: Lang = "vi") -> RedirectResponse:
+    return RedirectResponse(f"/registry/page?lang={lang}")
+
+
+@router.get("/page", response_class=HTMLResponse, summary="Registry page: task table filtered by agency, type and status")
+def page(
+    registry: RegistryDep,
+    lang: Annotated[Lang, Query(description="vi (default) or en.")] = "vi",
+    agency: Annotated[str | None, Query(description="Agency id.")] = None,
+    type: Annotated[str | None, Query(description="Task type.")] = None,
+    status: Annotated[str | None, Query(description="Status in `year`.")] = None,
+    year: YearQ = None,
+    plan: PlanQ = SPACE_PLAN,
+) -> HTMLResponse:
+    y = year or dt.date.today().year
+    # an empty form field means "all"
+    agency, type, status = agency or None, type or None, status or None
+    rows = registry.list_tasks(plan=plan, agency=agency, type=type, status=status, year=y)
+    return HTMLResponse(render_task_table(rows, registry.agencies(), lang=lang, year=y, agency=agency, type=type, status=status))
+
+
+@router.get("/page/{task_id}", response_class=HTMLResponse, summary="Registry page of one task, with links to its product layers")
+def task_page(registry: RegistryDep, task_id: TaskP, lang: Annotated[Lang, Query(description="vi or en.")] = "vi",
+              year: YearQ = None) -> HTMLResponse:
+    return HTMLResponse(render_task_detail(registry.task(task_id, year), lang=lang))
