@@ -13,7 +13,8 @@ from typing import Any
 from pyproj import Transformer
 from rasterio.crs import CRS
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform as shp_transform
+import numpy as np
+import shapely
 
 from geo.errors import CRSMismatch, GeoError
 
@@ -70,7 +71,12 @@ def reproject_geometry(geom: BaseGeometry, src: Any, dst: Any) -> BaseGeometry:
     if s == d:
         return geom
     tr = _transformer(s.to_wkt(), d.to_wkt())
-    return shp_transform(tr.transform, geom)
+
+    def _xy(coords: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, _xy)
 
 
 def transform_bounds(bounds: tuple[float, float, float, float], src: Any, dst: Any) -> tuple[float, float, float, float]:

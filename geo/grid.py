@@ -80,7 +80,7 @@ class Grid:
     def bounds(self) -> tuple[float, float, float, float]:
         t = self.transform
         x0, y0 = t.c, t.f
-        x1, y1 = t * (self.width, self.height)
+        x1, y1 = t @ (self.width, self.height)
         return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
     @property

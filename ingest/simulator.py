@@ -182,8 +182,8 @@ def land_cover(cfg: SimConfig, rng: np.random.Generator) -> tuple[np.ndarray, np
     # towns
     for lon, lat, radius in TOWNS.values():
         x, y = reproject_geometry(box(lon, lat, lon, lat), WGS84, PROCESSING_CRS).centroid.coords[0]
-        r, c = ~grid.transform * (x, y)
-        d = np.hypot(ys - c, xs - r) * res
+        col, row = ~grid.transform @ (x, y)
+        d = np.hypot(ys - row, xs - col) * res
         town = (d < radius * (1 + 0.25 * _smooth_noise(rng, shape, 30))) & land
         cls[town] = URBAN
     cls[river] = RIVER

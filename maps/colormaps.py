@@ -1,0 +1,121 @@
+"""Colormaps and legends: one registry shared by the tile server and the viewer.
+
+Discrete maps give a colour per class value (transparent for "nothing to show"); continuous maps
+name a rio-tiler colormap and a default display range. Legends carry Vietnamese and English labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+__all__ = ["LegendEntry", "ColormapSpec", "COLORMAPS", "get_colormap", "colormap_names", "rio_colormap"]
+
+RGBA = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    color: RGBA
+    label_vi: str
+    label_en: str
+    value: int | float | None = None
+
+    def label(self, lang: str) -> str:
+        return self.label_en if lang == "en" else self.label_vi
+
+    @property
+    def css(self) -> str:
+        r, g, b, a = self.color
+        return f"rgba({r},{g},{b},{a / 255:.2f})"
+
+
+@dataclass(frozen=True)
+class ColormapSpec:
+    name: str
+    kind: str  # "discrete" | "continuous"
+    title_vi: str
+    title_en: str
+    classes: Mapping[int, RGBA] = field(default_factory=dict)  # discrete
+    rio_name: str | None = None  # continuous: rio-tiler colormap name (None = grey)
+    rescale: tuple[float, float] | None = None
+    unit: str | None = None
+    legend: tuple[LegendEntry, ...] = ()
+
+    def title(self, lang: str) -> str:
+        return self.title_en if lang == "en" else self.title_vi
+
+
+_T: RGBA = (0, 0, 0, 0)
+
+_SPECS = [
+    ColormapSpec(
+        "flood",
+        "discrete",
+        "Ngập lụt (SAR)",
+        "Flood (SAR)",
+        classes={0: _T, 1: (220, 38, 38, 230), 2: (37, 99, 235, 200), 255: _T},
+        legend=(
+            LegendEntry((220, 38, 38, 230), "Vùng ngập mới", "Flood (new water)", 1),
+            LegendEntry((37, 99, 235, 200), "Nước thường xuyên (biển, sông, đầm)", "Permanent water (sea, rivers, ponds)", 2),
+        ),
+    ),
+    ColormapSpec(
+        "water",
+        "discrete",
+        "Mặt nước",
+        "Water",
+        classes={0: _T, 1: (37, 99, 235, 220), 255: _T},
+        legend=(LegendEntry((37, 99, 235, 220), "Mặt nước", "Water", 1),),
+    ),
+    ColormapSpec(
+        "sar-db",
+        "continuous",
+        "Tán xạ ngược σ0 (dB)",
+        "Backscatter σ0 (dB)",
+        rio_name=None,
+        rescale=(-25.0, 0.0),
+        unit="dB",
+        legend=(LegendEntry((0, 0, 0, 255), "−25 dB (nước, bề mặt nhẵn)", "−25 dB (water, smooth)"), LegendEntry((255, 255, 255, 255), "0 dB (đô thị, thực vật)", "0 dB (built-up, vegetation)")),
+    ),
+    ColormapSpec(
+        "true-color",
+        "continuous",
+        "Ảnh màu tự nhiên",
+        "True colour",
+        rescale=(0.0, 0.25),
+        legend=(),
+    ),
+]
+
+COLORMAPS: Mapping[str, ColormapSpec] = MappingProxyType({s.name: s for s in _SPECS})
+
+
+def colormap_names() -> list[str]:
+    return sorted(COLORMAPS)
+
+
+def get_colormap(name: str) -> ColormapSpec:
+    from maps.errors import UnknownColormap
+
+    if name not in COLORMAPS:
+        try:
+            from rio_tiler.colormap import cmap
+
+            cmap.get(name)
+        except Exception as exc:
+            raise UnknownColormap(f"no colormap {name!r}; hpgeo colormaps: {', '.join(colormap_names())} (or any rio-tiler colormap)") from exc
+        return ColormapSpec(name, "continuous", name, name, rio_name=name)
+    return COLORMAPS[name]
+
+
+def rio_colormap(spec: ColormapSpec) -> dict[int, RGBA] | None:
+    """The colormap as rio-tiler's render() takes it (value → RGBA)."""
+    if spec.kind == "discrete":
+        return dict(spec.classes)
+    if spec.rio_name:
+        from rio_tiler.colormap import cmap
+
+        return cmap.get(spec.rio_name)
+    return None

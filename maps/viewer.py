@@ -1,0 +1,155 @@
+"""The department viewer: a folium (Leaflet) map of AOIs and the catalog's layers, with legends.
+
+Vietnamese by default, English with ``lang="en"``. Works offline: Leaflet is served by hpgeo
+itself (``assets="local"``), and no basemap from the internet is required.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any, Iterable
+from urllib.parse import quote
+
+import folium
+from branca.element import Element
+
+from geo.aoi import AOI
+from maps.colormaps import get_colormap
+from maps.i18n import norm_lang, t
+from maps.render import default_render
+
+__all__ = ["build_viewer", "LEAFLET_STATIC"]
+
+LEAFLET_STATIC = "/viewer/static/leaflet"
+HAIPHONG_CENTER = (20.78, 106.72)
+
+
+def _tiles_url(base: str, item: dict[str, Any]) -> str:
+    from urllib.parse import urlencode
+
+    spec = default_render(item)
+    assert spec is not None
+    q = urlencode(spec.query(), safe=",")
+    return f"{base}/tiles/{quote(item['collection'], safe='')}/{quote(item['id'], safe='')}/{{z}}/{{x}}/{{y}}.png?{q}"
+
+
+def _legend_html(colormaps: Iterable[str], lang: str) -> str:
+    parts = [f"<div class='hp-legend'><b>{html.escape(t('legend', lang))}</b>"]
+    for name in colormaps:
+        cm = get_colormap(name)
+        parts.append(f"<div class='hp-legend-title'>{html.escape(cm.title(lang))}</div>")
+        for e in cm.legend:
+            parts.append(f"<div class='hp-legend-row'><span class='hp-swatch' style='background:{e.css}'></span>{html.escape(e.label(lang))}</div>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+_CSS = """
+<style>
+.hp-bar{position:fixed;top:0;left:0;right:0;z-index:1000;background:#0f3d5e;color:#fff;font:14px/1.4 sans-serif;padding:6px 12px;display:flex;gap:16px;align-items:center}
+.hp-bar a{color:#cde8ff}
+.hp-bar .hp-title{font-weight:bold;flex:1}
+.hp-sim{position:fixed;top:34px;left:0;right:0;z-index:999;background:#fde68a;color:#7c2d12;font:bold 13px sans-serif;padding:4px 12px;text-align:center}
+.hp-legend{position:fixed;bottom:24px;left:12px;z-index:1000;background:rgba(255,255,255,.92);padding:8px 10px;border-radius:6px;font:13px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:320px}
+.hp-legend-title{margin-top:4px;font-weight:bold}
+.hp-legend-row{display:flex;align-items:center;gap:6px;margin:2px 0}
+.hp-swatch{display:inline-block;width:16px;height:12px;border:1px solid #555}
+.folium-map{top:34px}
+</style>
+"""
+
+
+def build_viewer(
+    *,
+    base: str,
+    aois: list[AOI],
+    product_items: list[dict[str, Any]],
+    scene_items: list[dict[str, Any]],
+    lang: str = "vi",
+    assets: str = "local",
+    links: dict[str, str] | None = None,
+) -> str:
+    """Render the viewer page to HTML."""
+    lang = norm_lang(lang)
+    m = folium.Map(location=HAIPHONG_CENTER, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False)
+    if assets == "local":
+        m.default_js = [("leaflet", f"{base}{LEAFLET_STATIC}/leaflet.js")]
+        m.default_css = [("leaflet_css", f"{base}{LEAFLET_STATIC}/leaflet.css")]
+    # a plain light background so the map reads without an internet basemap
+    m.get_root().header.add_child(Element("<style>.leaflet-container{background:#eef2f5}</style>"))
+    if assets == "cdn":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=True).add_to(m)
+
+    today = dt.date.today()
+    aoi_group = folium.FeatureGroup(name=t("aois", lang), show=True)
+    for a in aois:
+        tip = f"<b>{html.escape(a.name(lang))}</b><br>{t('area', lang)}: {a.area_km2():,.1f} km²"
+        if a.valid_from or a.valid_to:
+            tip += f"<br>{t('valid', lang)}: {a.valid_from or '…'} – {a.valid_to or '…'}"
+        folium.GeoJson(
+            a.to_feature(),
+            name=a.name(lang),
+            style_function=lambda _f, k=a.kind: {"color": "#f59e0b" if k == "island" else "#334155", "weight": 2, "fillOpacity": 0.03, "dashArray": "4"},
+            tooltip=folium.Tooltip(tip),
+        ).add_to(aoi_group)
+    aoi_group.add_to(m)
+
+    simulated = False
+    legends: list[str] = []
+    bounds = None
+    for item in scene_items:
+        label = t(item["collection"], lang) if item["collection"] in ("sentinel-1-grd", "sentinel-2-l2a") else item["collection"]
+        when = (item["properties"].get("datetime") or "")[:10]
+        simulated |= bool(item["properties"].get("hpgeo:simulated"))
+        folium.TileLayer(
+            tiles=_tiles_url(base, item), attr="hpgeo", name=f"{t('scene', lang)}: {label} {when}", overlay=True, show=False, max_zoom=20, max_native_zoom=18
+        ).add_to(m)
+    for item in product_items:
+        spec = default_render(item)
+        if spec is None:
+            continue
+        simulated |= bool(item["properties"].get("hpgeo:simulated"))
+        when = (item["properties"].get("datetime") or "")[:10]
+        title = item["properties"].get("title", item["id"]).replace("[MÔ PHỎNG / SIMULATED] ", "")
+        if lang == "vi":
+            title = _product_title_vi(item) or title
+        folium.TileLayer(
+            tiles=_tiles_url(base, item), attr="hpgeo", name=f"{t('product', lang)}: {title} ({when})", overlay=True, show=True, max_zoom=20, max_native_zoom=18, opacity=0.85
+        ).add_to(m)
+        if spec.colormap and spec.colormap not in legends:
+            legends.append(spec.colormap)
+        w, s, e, n = item["bbox"]
+        bounds = [[s, w], [n, e]] if bounds is None else [[min(bounds[0][0], s), min(bounds[0][1], w)], [max(bounds[1][0], n), max(bounds[1][1], e)]]
+    folium.LayerControl(collapsed=False).add_to(m)
+    if bounds:
+        m.fit_bounds(bounds)
+
+    other = "en" if lang == "vi" else "vi"
+    nav = links or {}
+    bar = (
+        f"<div class='hp-bar'><span class='hp-title'>{html.escape(t('title', lang))}</span>"
+        + "".join(f"<a href='{html.escape(href)}'>{html.escape(t(key, lang))}</a>" for key, href in nav.items())
+        + f"<a href='?lang={other}'>{t('language', lang)}</a></div>"
+    )
+    root = m.get_root()
+    root.header.add_child(Element(_CSS))
+    root.html.add_child(Element(bar))
+    if simulated:
+        root.html.add_child(Element(f"<div class='hp-sim'>{html.escape(t('simulated', lang))}</div>"))
+    if not product_items:
+        root.html.add_child(Element(f"<div class='hp-sim'>{html.escape(t('no_products', lang))}</div>"))
+    if legends:
+        root.html.add_child(Element(_legend_html(legends, lang)))
+    root.header.add_child(Element(f"<title>{html.escape(t('title', lang))}</title>"))
+    page = root.render()
+    return page.replace("<html>", f"<html lang='{lang}'>", 1)
+
+
+def _product_title_vi(item: dict[str, Any]) -> str | None:
+    from products.registry import algorithms
+
+    for alg in algorithms().values():
+        if alg.collection == item["collection"]:
+            return alg.title_vi
+    return None
