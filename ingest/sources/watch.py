@@ -1,0 +1,220 @@
+"""Scheduled ingestion: for each configured job (source + AOI + collection), search since the last
+successful search and ingest what is new.
+
+Config (YAML)::
+
+    every: 3600                 # seconds between cycles (default HPGEO_WATCH_EVERY)
+    jobs:
+      - name: s1-haiphong
+        source: stac            # stac | dhus | odata | local
+        url: https://earth-search.aws.element84.com/v1   # for local: paths: [/data/incoming]
+        aoi: haiphong-2025      # or bbox: [106.0, 20.0, 107.8, 21.3]
+        collection: sentinel-1-grd   # STAC collection / OData collection (SENTINEL-1)
+        product_type: GRD       # optional; platform (DHuS), max_cloud, limit too
+        start: 2025-01-01       # first search starts here (default: lookback_days before now)
+        lookback_days: 7
+        download: true
+
+State: ``{job: {"last_search": ISO, "records": n, "ingested": n}}`` in a JSON file written atomically
+(temporary file + rename); a job's ``last_search`` moves only when its cycle succeeded, and the next
+search starts an ``overlap`` before it, so late-published scenes are not missed (records are upserted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from ingest.sources.base import Source
+from ingest.sources.errors import InvalidWatchConfig
+from ingest.sources.pipeline import IngestReport, run_ingest
+
+__all__ = ["WatchJob", "WatchConfig", "load_config", "load_state", "save_state", "run_cycle", "watch_forever", "make_source"]
+
+log = logging.getLogger(__name__)
+UTC = dt.timezone.utc
+SOURCES = ("stac", "dhus", "odata", "local")
+
+
+@dataclass(frozen=True)
+class WatchJob:
+    """One scheduled search."""
+
+    name: str
+    source: str
+    url: str | None = None
+    paths: tuple[str, ...] = ()
+    aoi: str | None = None
+    bbox: tuple[float, ...] | None = None
+    collection: str | None = None
+    product_type: str | None = None
+    platform: str | None = None
+    max_cloud: float | None = None
+    limit: int | None = None
+    start: dt.datetime | None = None
+    lookback_days: float = 7.0
+    download: bool = True
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    jobs: tuple[WatchJob, ...]
+    every: float | None = None
+    overlap_hours: float = 24.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _job(raw: Any, i: int) -> WatchJob:
+    if not isinstance(raw, dict):
+        raise InvalidWatchConfig(f"job {i + 1} is not a mapping")
+    known = set(WatchJob.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise InvalidWatchConfig(f"job {raw.get('name', i + 1)}: unknown keys {sorted(unknown)}")
+    if not raw.get("name") or raw.get("source") not in SOURCES:
+        raise InvalidWatchConfig(f"job {i + 1} needs a name and a source among {SOURCES}")
+    if raw["source"] == "local" and not raw.get("paths"):
+        raise InvalidWatchConfig(f"job {raw['name']}: a local job needs paths")
+    if raw["source"] != "local" and not raw.get("url"):
+        raise InvalidWatchConfig(f"job {raw['name']}: needs a url")
+    if not raw.get("aoi") and not raw.get("bbox") and raw["source"] != "local":
+        raise InvalidWatchConfig(f"job {raw['name']}: needs an aoi or a bbox")
+    vals = dict(raw)
+    if "start" in vals and vals["start"] is not None:
+        s = vals["start"]
+        s = dt.datetime.combine(s, dt.time()) if isinstance(s, dt.date) and not isinstance(s, dt.datetime) else s
+        s = dt.datetime.fromisoformat(str(s).replace("Z", "+00:00")) if isinstance(s, str) else s
+        vals["start"] = s.replace(tzinfo=UTC) if s.tzinfo is None else s
+    vals["paths"] = tuple(vals.get("paths") or ())
+    vals["bbox"] = tuple(vals["bbox"]) if vals.get("bbox") else None
+    try:
+        return WatchJob(**vals)
+    except (TypeError, ValueError) as exc:
+        raise InvalidWatchConfig(f"job {raw['name']}: {exc}") from None
+
+
+def load_config(path: Path) -> WatchConfig:
+    """Read and validate the YAML config."""
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise InvalidWatchConfig(f"no watch config at {path}") from None
+    except yaml.YAMLError as exc:
+        raise InvalidWatchConfig(f"{path} is not valid YAML: {exc}") from None
+    jobs = tuple(_job(j, i) for i, j in enumerate(doc.get("jobs") or []))
+    if not jobs:
+        raise InvalidWatchConfig(f"{path} lists no jobs")
+    if len({j.name for j in jobs}) != len(jobs):
+        raise InvalidWatchConfig(f"{path}: job names must be unique")
+    return WatchConfig(jobs=jobs, every=doc.get("every"), overlap_hours=float(doc.get("overlap_hours", 24.0)))
+
+
+def load_state(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+def save_state(path: Path, state: dict[str, dict[str, Any]]) -> None:
+    """Write the state atomically: a reader sees the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(state, f, indent=2, sort_keys=True)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def make_source(job: WatchJob) -> Source:
+    """The driver a job names."""
+    if job.source == "stac":
+        from ingest.sources.stac import StacSource
+
+        return StacSource(job.url or "")
+    if job.source == "dhus":
+        from ingest.sources.dhus import DhusSource
+
+        return DhusSource(job.url)
+    if job.source == "odata":
+        from ingest.sources.odata import ODataSource
+
+        return ODataSource(job.url)
+    from ingest.sources.local import LocalSource
+
+    return LocalSource(list(job.paths))
+
+
+def _filters(job: WatchJob) -> dict[str, Any]:
+    f: dict[str, Any] = {"max_cloud": job.max_cloud, "limit": job.limit}
+    if job.source == "stac" and job.collection:
+        f["collections"] = [job.collection]
+    if job.source == "odata" and job.collection:
+        f["collection"] = job.collection
+    if job.source in ("dhus", "odata"):
+        f["product_type"] = job.product_type
+    if job.source == "dhus":
+        f["platform"] = job.platform
+    return f
+
+
+def run_cycle(
+    config: WatchConfig,
+    *,
+    catalog: Any,
+    data_dir: Path,
+    state_path: Path,
+    now: dt.datetime | None = None,
+    source_factory: Callable[[WatchJob], Source] = make_source,
+) -> dict[str, IngestReport | Exception]:
+    """One pass over the jobs. A failing job is logged and keeps its last_search; the others go on."""
+    from hpgeo.errors import HpgeoError
+
+    now = now or dt.datetime.now(UTC)
+    state = load_state(state_path)
+    results: dict[str, IngestReport | Exception] = {}
+    for job in config.jobs:
+        last = state.get(job.name, {}).get("last_search")
+        if last:
+            start = dt.datetime.fromisoformat(last) - dt.timedelta(hours=config.overlap_hours)
+        else:
+            start = job.start or now - dt.timedelta(days=job.lookback_days)
+        area = catalog.aoi(job.aoi) if job.aoi else job.bbox
+        try:
+            with source_factory(job) as src:
+                report = run_ingest(src, area, (start, now), catalog=catalog, data_dir=data_dir, download=job.download, clip=area if job.aoi else None, **_filters(job))
+        except HpgeoError as exc:
+            log.error("watch %s: %s", job.name, exc)
+            results[job.name] = exc
+            continue
+        results[job.name] = report
+        log.info(
+            "watch %s: %s → %s: %d record(s), %d ingested, %d current, %d failed",
+            job.name, start.isoformat(), now.isoformat(), len(report.records), len(report.ingested), len(report.current), len(report.failed),
+        )
+        if report.ok:
+            state[job.name] = {"last_search": now.isoformat(), "records": len(report.records), "ingested": len(report.ingested)}
+            save_state(state_path, state)
+    return results
+
+
+def watch_forever(config: WatchConfig, *, every: float, sleep: Callable[[float], Any] = time.sleep, **kw: Any) -> None:
+    """Run cycles until interrupted, ``every`` seconds apart (measured start to start)."""
+    cycle = 0
+    while True:
+        cycle += 1
+        t0 = time.monotonic()
+        log.info("watch: cycle %d", cycle)
+        run_cycle(config, **kw)
+        sleep(max(0.0, every - (time.monotonic() - t0)))
