@@ -129,7 +129,8 @@ def calendar(
     t = Table(title=f"reporting calendar on {day.isoformat()}")
     for col in ("year", "duty", "agency", "due", "state", "done on", "days left"):
         t.add_column(col)
-    names = {"reminder": "reminder + template", "report": "report to SKHCN", "consolidation": "report to City PC"}
+    t.caption = "reminder: coordinator → agency (with template) · report: agency → coordinator · consolidation: → City PC"
+    names = {"reminder": "reminder", "report": "report", "consolidation": "consolidation"}
     for e in entries:
         t.add_row(str(e.year), names[e.kind], e.agency_id, e.due.isoformat() if e.due else "—", label(REPORT_STATES, e.state, "en"),
                   e.done_on.isoformat() if e.done_on else "", "" if e.days_left is None else str(e.days_left))
