@@ -1,6 +1,6 @@
 """A threaded ``http.server`` that answers requests with recorded responses.
 
-Requests are matched on method, path, query parameters (all of them, order-insensitive, minus the
+Requests are matched on method, path (a trailing slash aside), query parameters (all of them, order-insensitive, minus the
 ones a test declares irrelevant) and, for bodies, the parsed JSON document. Response bodies are served
 **unchanged**, with one documented exception: absolute URLs in the top-level ``links[*].href`` of a
 JSON document (STAC ``self``/``root``/``search``/``next`` links) and OData ``@odata.nextLink`` have
@@ -140,7 +140,7 @@ class ReplayServer:
         parts = urlsplit(target)
         query = self._query(parse_qs(parts.query, keep_blank_values=True))
         for it in self.interactions:
-            if it.method == method and it.path == parts.path and self._query(it.query) == query and _same_body(it.body, body):
+            if it.method == method and it.path.rstrip("/") == parts.path.rstrip("/") and self._query(it.query) == query and _same_body(it.body, body):
                 return it
         return None
 
