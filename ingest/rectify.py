@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 import rasterio
 from affine import Affine
-from rasterio.errors import RasterioIOError
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from scipy.interpolate import RBFInterpolator
 from scipy.ndimage import map_coordinates
 
@@ -292,7 +293,10 @@ def rectify(
     """
     p = _check(scan)
     try:
-        with rasterio.open(p) as ds:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a scan is not georeferenced: expected
+            ds = rasterio.open(p)
+        with ds:
             shape, count, dtype = (ds.height, ds.width), ds.count, ds.dtypes[0]
             src = ds.read() if dst is not None else None
             names = [d or f"b{i + 1}" for i, d in enumerate(ds.descriptions)]

@@ -18,6 +18,7 @@ thermal-denoising note MPC-0392):
 from __future__ import annotations
 
 import os
+import warnings
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ import rasterio
 from rasterio.control import GroundControlPoint
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.warp import calculate_default_transform, reproject
 from rasterio.windows import Window
 from shapely.geometry import Polygon
@@ -491,7 +493,10 @@ def _calibrate_and_geocode(
         r0, c0, h, w = int(win.row_off), int(win.col_off), int(win.height), int(win.width)
         profile = dict(driver="GTiff", height=h, width=w, count=1, dtype="float32", nodata=float("nan"),
                        tiled=True, blockxsize=512, blockysize=512, compress="deflate")
-        with rasterio.open(radar, "w", **profile) as out:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # GCPs are attached below
+            out = rasterio.open(radar, "w", **profile)
+        with out:
             for rr in range(0, h, 1024):
                 for cc in range(0, w, 1024):
                     sub = Window(c0 + cc, r0 + rr, min(1024, w - cc), min(1024, h - rr))
