@@ -38,6 +38,8 @@ __all__ = [
     "to_reflectance",
     "scl_valid",
     "read_s2_safe",
+    "S2Manifest",
+    "parse_s2_manifest",
 ]
 
 BAND_NAMES = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
@@ -165,6 +167,39 @@ def parse_tile_metadata(path: str | os.PathLike) -> S2TileMetadata:
         view_zenith=vz,
         view_azimuth=va,
         cloudy_pixel_percentage=float(_xml.text(root, "CLOUDY_PIXEL_PERCENTAGE", where)),
+    )
+
+
+@dataclass(frozen=True)
+class S2Manifest:
+    """What a S2 ``manifest.safe`` says (enough to catalogue a product before reading its MTD)."""
+
+    platform: str  # "sentinel-2a"
+    start: Any  # datetime, UTC
+    absolute_orbit: int | None
+    relative_orbit: int | None
+    orbit_direction: str | None
+    footprint: Polygon  # lon/lat
+    files: list[str] = field(default_factory=list)  # relative hrefs
+
+
+def parse_s2_manifest(path: str | os.PathLike) -> S2Manifest:
+    """Parse a Sentinel-2 ``manifest.safe`` (gml footprint as 'lat lon' pairs)."""
+    root = _xml.parse(path)
+    where = Path(path).name
+    orbit = _xml.find(root, "orbitNumber")
+    coords = _xml.floats(root, "coordinates", where)
+    if coords.size < 8 or coords.size % 2:
+        raise MalformedMetadata(f"footprint coordinates in {where} are not lat lon pairs")
+    rel = _xml.opt_text(root, "relativeOrbitNumber")
+    return S2Manifest(
+        platform=f"sentinel-{_xml.text(root, 'number', where).lower()}",
+        start=_xml.parse_time(_xml.text(root, "startTime", where)),
+        absolute_orbit=int(orbit.text) if orbit is not None and orbit.text else None,
+        relative_orbit=int(rel) if rel else None,
+        orbit_direction=(orbit.get("groundTrackDirection") or None) if orbit is not None else None,
+        footprint=Polygon(list(zip(coords[1::2], coords[0::2]))),
+        files=[e.get("href", "").removeprefix("./") for e in _xml.iter_local(root, "fileLocation")],
     )
 
 

@@ -12,6 +12,7 @@ from affine import Affine
 from ingest.readers.errors import UnknownBand
 from ingest.readers.s2_safe import (
     parse_product_metadata,
+    parse_s2_manifest,
     parse_tile_metadata,
     read_s2_safe,
     scl_valid,
@@ -153,3 +154,14 @@ def test_read_synthetic_l2a_offsets_and_scl(tmp_path) -> None:
     assert scene.collection == "sentinel-2-l2a" and scene.cloud_cover == 37.5
     assert scene.properties["s2:processing_baseline"] == "05.09" and scene.properties["proj:epsg"] == 32648
     assert scene.band_info["B04"].offset == pytest.approx(-0.1)
+
+
+def test_l2a_manifest(shared_file) -> None:
+    m = parse_s2_manifest(shared_file("catalog/eodag/manifest.safe.S2_MSI_L2A"))
+    assert m.platform == "sentinel-2a"
+    assert m.start == dt.datetime(2021, 3, 19, 2, 35, 51, 24000, tzinfo=dt.timezone.utc)
+    assert (m.absolute_orbit, m.relative_orbit, m.orbit_direction) == (29973, 89, "descending")
+    assert m.footprint.exterior.coords[0] == (122.06915769152008, 31.33365537353435)
+    assert len(m.footprint.exterior.coords) == 7
+    assert "MTD_MSIL2A.xml" in m.files
+    assert any(f.endswith("T51RVQ_20210319T023551_B02_10m.jp2") for f in m.files)
