@@ -249,7 +249,7 @@ def read_scene(fetched: FetchedScene) -> Scene:
 
         parts = [read_raster(f, collection=rec.collection or "local-imagery", datetime=rec.datetime) for f in files]
         scene = parts[0]
-        if len(parts) > 1:
+        if len(parts) > 1 or (rec.assets and len(scene.bands) == 1):  # STAC assets: bands named after the asset keys
             for f, part in zip(files, parts):
                 if len(part.bands) != 1:
                     raise UnsupportedFile(f"{f.name}: multi-band files must come alone")
