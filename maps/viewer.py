@@ -51,11 +51,12 @@ _CSS = """
 .hp-bar a{color:#cde8ff}
 .hp-bar .hp-title{font-weight:bold;flex:1}
 .hp-sim{position:fixed;top:34px;left:0;right:0;z-index:999;background:#fde68a;color:#7c2d12;font:bold 13px sans-serif;padding:4px 12px;text-align:center}
-.hp-legend{position:fixed;bottom:24px;left:12px;z-index:1000;background:rgba(255,255,255,.92);padding:8px 10px;border-radius:6px;font:13px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:320px}
+.hp-legend{position:fixed;bottom:28px;right:12px;z-index:1000;background:rgba(255,255,255,.92);padding:8px 10px;border-radius:6px;font:13px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:320px}
 .hp-legend-title{margin-top:4px;font-weight:bold}
 .hp-legend-row{display:flex;align-items:center;gap:6px;margin:2px 0}
 .hp-swatch{display:inline-block;width:16px;height:12px;border:1px solid #555}
-.folium-map{top:34px}
+.folium-map{top:58px !important;height:calc(100% - 58px) !important}
+body.hp-nosim .folium-map{top:34px !important;height:calc(100% - 34px) !important}
 </style>
 """
 
@@ -98,12 +99,15 @@ def build_viewer(
     simulated = False
     legends: list[str] = []
     bounds = None
+    # the clearest optical scene is shown under the products, for context (no internet basemap needed)
+    optical = [i for i in scene_items if i["collection"].startswith("sentinel-2")]
+    backdrop = min(optical, key=lambda i: i["properties"].get("eo:cloud_cover", 100), default=None)
     for item in scene_items:
         label = t(item["collection"], lang) if item["collection"] in ("sentinel-1-grd", "sentinel-2-l2a") else item["collection"]
         when = (item["properties"].get("datetime") or "")[:10]
         simulated |= bool(item["properties"].get("hpgeo:simulated"))
         folium.TileLayer(
-            tiles=_tiles_url(base, item), attr="hpgeo", name=f"{t('scene', lang)}: {label} {when}", overlay=True, show=False, max_zoom=20, max_native_zoom=18
+            tiles=_tiles_url(base, item), attr="hpgeo", name=f"{t('scene', lang)}: {label} {when}", overlay=True, show=item is backdrop, max_zoom=20, max_native_zoom=18
         ).add_to(m)
     for item in product_items:
         spec = default_render(item)
@@ -111,9 +115,7 @@ def build_viewer(
             continue
         simulated |= bool(item["properties"].get("hpgeo:simulated"))
         when = (item["properties"].get("datetime") or "")[:10]
-        title = item["properties"].get("title", item["id"]).replace("[MÔ PHỎNG / SIMULATED] ", "")
-        if lang == "vi":
-            title = _product_title_vi(item) or title
+        title = _product_title(item, lang) or item["properties"].get("title", item["id"]).replace("[MÔ PHỎNG / SIMULATED] ", "")
         folium.TileLayer(
             tiles=_tiles_url(base, item), attr="hpgeo", name=f"{t('product', lang)}: {title} ({when})", overlay=True, show=True, max_zoom=20, max_native_zoom=18, opacity=0.85
         ).add_to(m)
@@ -137,6 +139,8 @@ def build_viewer(
     root.html.add_child(Element(bar))
     if simulated:
         root.html.add_child(Element(f"<div class='hp-sim'>{html.escape(t('simulated', lang))}</div>"))
+    if not simulated:
+        root.html.add_child(Element("<script>document.body.classList.add('hp-nosim')</script>"))
     if not product_items:
         root.html.add_child(Element(f"<div class='hp-sim'>{html.escape(t('no_products', lang))}</div>"))
     if legends:
@@ -146,10 +150,12 @@ def build_viewer(
     return page.replace("<html>", f"<html lang='{lang}'>", 1)
 
 
-def _product_title_vi(item: dict[str, Any]) -> str | None:
+def _product_title(item: dict[str, Any], lang: str) -> str | None:
+    """The algorithm's title in the viewer's language (item titles carry dates and English only)."""
     from products.registry import algorithms
 
+    name = item["properties"].get("hpgeo:provenance", {}).get("algorithm")
     for alg in algorithms().values():
-        if alg.collection == item["collection"]:
-            return alg.title_vi
+        if alg.name == name or (name is None and alg.collection == item["collection"]):
+            return alg.title_vi if lang == "vi" else alg.title
     return None

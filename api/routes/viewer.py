@@ -68,7 +68,7 @@ def viewer(
         scene_items=scenes,
         lang=lang,
         assets=settings.viewer_assets,
-        links={"api": f"{base}/docs"},
+        links={"registry": f"{base}/registry/page?lang={lang}", "api": f"{base}/docs"},
     )
     return HTMLResponse(page)
 
