@@ -116,7 +116,9 @@ def register(cls: type[Algorithm]) -> type[Algorithm]:
 def _load_builtin() -> None:
     # importing the modules registers their algorithms
     from products import flood  # noqa: F401
+    from products import shoreline  # noqa: F401
     from products import optical  # noqa: F401
+    from products import ensemble  # noqa: F401
 
 
 def algorithms() -> Mapping[str, type[Algorithm]]:
