@@ -80,6 +80,20 @@ _SPECS = [
         legend=(LegendEntry((0, 0, 0, 255), "−25 dB (nước, bề mặt nhẵn)", "−25 dB (water, smooth)"), LegendEntry((255, 255, 255, 255), "0 dB (đô thị, thực vật)", "0 dB (built-up, vegetation)")),
     ),
     ColormapSpec(
+        "shoreline-rate",
+        "continuous",
+        "Tốc độ biến động đường bờ (m/năm)",
+        "Shoreline change rate (m/yr)",
+        rio_name="rdbu",
+        rescale=(-10.0, 10.0),
+        unit="m/yr",
+        legend=(
+            LegendEntry((103, 0, 31, 255), "≤ −10 m/năm (xói lở)", "≤ −10 m/yr (erosion)", -10.0),
+            LegendEntry((247, 247, 247, 255), "0 m/năm (ổn định)", "0 m/yr (stable)", 0.0),
+            LegendEntry((5, 48, 97, 255), "≥ +10 m/năm (bồi tụ)", "≥ +10 m/yr (accretion)", 10.0),
+        ),
+    ),
+    ColormapSpec(
         "true-color",
         "continuous",
         "Ảnh màu tự nhiên",
