@@ -86,4 +86,10 @@ def run_demo(force: bool = False, progress: Any = None, catalog: Any = None, set
     (report.products_built if built else report.products_skipped).append("flood-sar")
     if progress:
         progress.update(t3, advance=1)
+    from products.shoreline_build import build_demo_shoreline
+
+    sl_new, sl_same, sl_item = build_demo_shoreline(catalog=cat, data_dir=data_dir, force=force)
+    report.scenes_written += sl_new
+    report.scenes_skipped += sl_same
+    (report.products_built if sl_item else report.products_skipped).append("shoreline")
     return report
