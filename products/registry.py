@@ -120,6 +120,7 @@ def _load_builtin() -> None:
     from products import optical  # noqa: F401
     from products import ensemble  # noqa: F401
     from products import landcover, mangrove  # noqa: F401
+    from products import burn, oil, turbidity  # noqa: F401
 
 
 def algorithms() -> Mapping[str, type[Algorithm]]:
