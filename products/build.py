@@ -22,6 +22,7 @@ from geo.grid import Grid
 from ingest.catalog.query import parse_datetime
 from ingest.items import EXT, RasterAsset, collection, iso, raster_item, resolve_href
 from ingest.scene import BandInfo
+from products.compute import dask_context
 from products.errors import InvalidInputs
 from products.registry import Algorithm, get
 
@@ -116,6 +117,26 @@ def build_product(
             log.info("products: %s is current, skipped", item_id)
             return None
 
+    from hpgeo.settings import get_settings
+
+    with dask_context(get_settings().dask_scheduler):
+        return _build(alg, p, pdict, inputs, items, phash, item_id, when, data_dir, catalog, extra_properties)
+
+
+def _build(
+    alg: Algorithm,
+    p: Any,
+    pdict: dict[str, Any],
+    inputs: Mapping[str, tuple[str, str]],
+    items: dict[str, dict[str, Any]],
+    phash: str,
+    item_id: str,
+    when: dt.datetime,
+    data_dir: Path,
+    catalog: Any = None,
+    extra_properties: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    name = alg.name
     # load inputs lazily, on the grid of the first input
     loaded: dict[str, dict[str, Any]] = {}
     ref = None
