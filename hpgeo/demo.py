@@ -86,6 +86,13 @@ def run_demo(force: bool = False, progress: Any = None, catalog: Any = None, set
     (report.products_built if built else report.products_skipped).append("flood-sar")
     if progress:
         progress.update(t3, advance=1)
+    from ingest.simulate_hazards import build_demo_hazards
+
+    hz_new, hz_same, hz_built, hz_skipped = build_demo_hazards(ids, catalog=cat, data_dir=data_dir, force=force)
+    report.scenes_written += hz_new
+    report.scenes_skipped += hz_same
+    report.products_built += hz_built
+    report.products_skipped += hz_skipped
     from products.shoreline_build import build_demo_shoreline
 
     sl_new, sl_same, sl_item = build_demo_shoreline(catalog=cat, data_dir=data_dir, force=force)

@@ -198,3 +198,43 @@ def simulate_hazards(out_dir: Path, cfg: HazardConfig = HazardConfig()) -> dict[
     tmp.write_text(json.dumps({"hash": h, "scenes": ids, "note": SIM_TAGS["HPGEO_NOTE"]}, indent=1))
     tmp.replace(marker)
     return folders
+
+
+def build_demo_hazards(
+    flood_ids: dict[str, tuple[str, str]], *, catalog: object, data_dir: Path, force: bool = False
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The demo's hazard part: simulate + ingest the Cát Bà scenes, build water-optical, flood-ensemble
+    (on the Hải Phòng flood scenes ``flood_ids``), burn-severity, turbidity and oil-candidates.
+
+    Returns (scenes written, scenes unchanged, products built, products unchanged); idempotent.
+    """
+    from ingest.ard import write_ard
+    from ingest.simulator import read_simulated
+    from products.build import build_product
+
+    raw = Path(data_dir) / "raw" / "hazards"
+    if force and (raw / "hazards.json").exists():
+        (raw / "hazards.json").unlink()
+    folders = simulate_hazards(raw)
+    h = _hash(HazardConfig())
+    written: list[str] = []
+    same: list[str] = []
+    ids: dict[str, tuple[str, str]] = {}
+    for key, folder in folders.items():
+        scene = read_simulated(folder)
+        item = write_ard(scene, catalog=catalog, data_dir=Path(data_dir), source_checksum=None if force else f"{h}:{scene.id}")
+        (written if item else same).append(scene.id)
+        ids[key] = (scene.collection, scene.id)
+    jobs = [
+        ("water-optical", {"scene": flood_ids["s2_post"]}),
+        ("flood-ensemble", {"post": flood_ids["s1_post"], "pre": flood_ids["s1_pre"], "optical": flood_ids["s2_post"], "optical_pre": flood_ids["s2_pre"]}),
+        ("burn-severity", {"post": ids["s2_post"], "pre": ids["s2_pre"]}),
+        ("turbidity", {"scene": ids["s2_post"]}),
+        ("oil-candidates", {"scene": ids["s1_post"]}),
+    ]
+    built: list[str] = []
+    skipped: list[str] = []
+    for name, inputs in jobs:
+        item = build_product(name, inputs, {}, catalog=catalog, data_dir=Path(data_dir), force=force)
+        (built if item else skipped).append(name)
+    return written, same, built, skipped
