@@ -65,19 +65,7 @@ def write_cog(
         arr = arr[np.newaxis]
     if arr.shape[1:] != grid.shape:
         raise InvalidCOG(f"array shape {arr.shape[1:]} does not match {grid}")
-    profile = {
-        "driver": "GTiff",
-        "height": grid.height,
-        "width": grid.width,
-        "count": arr.shape[0],
-        "dtype": arr.dtype.name,
-        "crs": grid.crs,
-        "transform": grid.transform,
-        "nodata": nodata,
-        "tiled": True,
-        "blockxsize": blocksize,
-        "blockysize": blocksize,
-    }
+    profile = _profile(grid, arr.shape[0], arr.dtype.name, nodata, blocksize)
 
     def fill(ds: Any) -> None:
         ds.write(arr)
@@ -104,19 +92,7 @@ def dataarray_to_cog(
     grid = Grid.from_dataarray(da)
     if da.ndim == 2:
         da = da.expand_dims("band")
-    profile = {
-        "driver": "GTiff",
-        "height": grid.height,
-        "width": grid.width,
-        "count": da.shape[0],
-        "dtype": np.dtype(da.dtype).name,
-        "crs": grid.crs,
-        "transform": grid.transform,
-        "nodata": nodata,
-        "tiled": True,
-        "blockxsize": blocksize,
-        "blockysize": blocksize,
-    }
+    profile = _profile(grid, da.shape[0], np.dtype(da.dtype).name, nodata, blocksize)
 
     def fill(ds: Any) -> None:
         data = da.data
@@ -132,6 +108,23 @@ def dataarray_to_cog(
             ds.write(np.asarray(data))
 
     return _write_atomic(dst, profile, fill, band_names, tags, overview_resampling, compress, blocksize)
+
+
+def _profile(grid: Grid, count: int, dtype: str, nodata: float | int | None, blocksize: int) -> dict[str, Any]:
+    """The tiled GeoTIFF profile of the temporary file that rio-cogeo converts."""
+    return {
+        "driver": "GTiff",
+        "height": grid.height,
+        "width": grid.width,
+        "count": count,
+        "dtype": dtype,
+        "crs": grid.crs,
+        "transform": grid.transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": blocksize,
+        "blockysize": blocksize,
+    }
 
 
 def _offsets(chunks: tuple[int, ...]) -> list[tuple[int, int]]:

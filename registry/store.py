@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import yaml
-from sqlalchemy import create_engine, delete, event, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
+from hpgeo.db import Database, make_engine
 from registry import calendar as cal
 from registry.auth import AGENCY, CLI_PRINCIPAL, COORDINATOR, Principal, hash_key, keys_match, new_key, parse_key_id
 from registry.errors import (
@@ -82,32 +79,16 @@ def _date(v: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(v))
 
 
-class Registry:
+class Registry(Database):
     """The task registry on a SQLAlchemy engine. Create with :meth:`open` / :meth:`from_settings`."""
 
-    _lock = threading.Lock()
-
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+    migrations_package = "registry"
+    version_table = "alembic_version_registry"
 
     # -- lifecycle ------------------------------------------------------------------------------
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, seed_if_empty: bool = False) -> "Registry":
-        kwargs: dict[str, Any] = {"future": True}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-
-            @event.listens_for(engine, "connect")
-            def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA foreign_keys=ON")
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.close()
-
-        reg = cls(engine)
+        reg = cls(make_engine(url))
         if migrate:
             reg.upgrade()
         if seed_if_empty and reg.is_empty():
@@ -124,27 +105,6 @@ class Registry:
         if s.database_url is None:
             s.resolved_data_dir.mkdir(parents=True, exist_ok=True)
         return cls.open(s.catalog_url, seed_if_empty=seed_if_empty)
-
-    def upgrade(self, revision: str = "head") -> None:
-        """Apply the registry's Alembic migrations (version table ``alembic_version_registry``)."""
-        from alembic import command
-        from alembic.config import Config
-
-        cfg = Config()
-        cfg.set_main_option("script_location", str(resources.files("registry").joinpath("migrations")))
-        cfg.set_main_option("version_table", "alembic_version_registry")
-        with self._lock, self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A transaction: committed on success, rolled back on any exception."""
-        with self._sessions.begin() as s:
-            yield s
 
     def is_empty(self) -> bool:
         with self.session() as s:

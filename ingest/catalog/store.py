@@ -10,17 +10,13 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import threading
-from contextlib import contextmanager
-from importlib import resources
 from typing import Any, Iterable, Iterator, Sequence
 
 from shapely.geometry import mapping, shape
-from sqlalchemy import and_, create_engine, delete, event, or_, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import and_, delete, or_, select
 
 from geo.aoi import AOI, builtin_aois, find_aoi, select_valid
+from hpgeo.db import Database, make_engine
 from ingest.catalog.errors import CollectionNotFound, InvalidItem, ItemNotFound
 from ingest.catalog.models import AOIRow, CollectionRow, ItemRow
 from ingest.catalog.query import SearchQuery, decode_token, encode_token, parse_datetime
@@ -46,25 +42,16 @@ class Page:
         self.matched = matched
 
 
-class Catalog:
+class Catalog(Database):
     """STAC catalog on a SQLAlchemy engine. Create with :meth:`open` (migrates) or from an engine."""
 
-    _lock = threading.Lock()
-
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+    migrations_package = "ingest.catalog"
+    version_table = "alembic_version_catalog"
 
     # -- lifecycle ------------------------------------------------------------------------------
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> "Catalog":
-        kwargs: dict[str, Any] = {"future": True}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            _sqlite_pragmas(engine)
-        cat = cls(engine)
+        cat = cls(make_engine(url))
         if migrate:
             cat.upgrade()
         return cat
@@ -77,27 +64,6 @@ class Catalog:
         if s.database_url is None:
             s.resolved_data_dir.mkdir(parents=True, exist_ok=True)
         return cls.open(s.catalog_url)
-
-    def upgrade(self, revision: str = "head") -> None:
-        """Apply Alembic migrations up to ``revision``."""
-        from alembic import command
-        from alembic.config import Config
-
-        cfg = Config()
-        cfg.set_main_option("script_location", str(resources.files("ingest.catalog").joinpath("migrations")))
-        cfg.set_main_option("version_table", "alembic_version_catalog")
-        with self._lock, self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A transaction: committed on success, rolled back on any exception."""
-        with self._sessions.begin() as s:
-            yield s
 
     # -- collections ----------------------------------------------------------------------------
     def put_collection(self, collection: dict[str, Any], kind: str = "input") -> None:
@@ -293,16 +259,6 @@ class Catalog:
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def _sqlite_pragmas(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
 
 
 def _aware(d: dt.datetime) -> dt.datetime:
