@@ -31,7 +31,7 @@ def test_narrabeen_rates_match_an_independent_linear_fit(narrabeen, transect):
     ok = np.isfinite(x)
     d = narrabeen["dates"][ok]
     # independent time axis: calendar decimal years (year + fraction of that year)
-    frac = (d.dt.dayofyear - 1 + (d.dt.hour * 3600 + d.dt.minute * 60 + d.dt.second) / 86400) / np.where(d.dt.is_leap_year, 366, 365)
+    frac = (d.dt.day_of_year - 1 + (d.dt.hour * 3600 + d.dt.minute * 60 + d.dt.second) / 86400) / np.where(d.dt.is_leap_year, 366, 365)
     dec_year = (d.dt.year + frac).to_numpy()
     slope, intercept = np.polyfit(dec_year, x[ok], 1)
     assert st.n == ok.sum() > 400
