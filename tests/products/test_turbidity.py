@@ -1,0 +1,42 @@
+"""Turbidity (Nechad, S2 B4): the formula with the published coefficients and RMSE on simulated truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+
+from ingest.catalog import SearchQuery
+from ingest.items import resolve_href
+from products.turbidity import NECHAD_S2_B4, nechad_turbidity
+
+
+def test_nechad_formula_and_domain():
+    rho = xr.DataArray(np.array([[0.0, 0.02, 0.05, 0.19563, 0.3, np.nan]], np.float32), dims=("y", "x"))
+    t = nechad_turbidity(rho).values[0]
+    a, c = NECHAD_S2_B4["A_T"], NECHAD_S2_B4["C"]
+    assert (a, c) == (366.14, 0.19563)
+    assert t[0] == 0.0
+    assert t[1] == pytest.approx(a * 0.02 / (1 - 0.02 / c), rel=1e-5)  # ≈ 8.15 FNU
+    assert t[2] == pytest.approx(24.59, rel=1e-3)  # 366.14·0.05 / (1 − 0.05/0.19563)
+    assert np.isnan(t[3:]).all()  # ρw ≥ C is outside the model; NaN stays NaN
+
+
+def test_simulated_lan_ha_bay_turbidity_rmse(demo_settings, demo_catalog):
+    item = next(demo_catalog.search(SearchQuery.build(collections=["turbidity"])))
+    data_dir = demo_settings.resolved_data_dir
+    with rasterio.open(resolve_href(item["assets"]["turbidity"]["href"], data_dir)) as ds:
+        est = ds.read(1)
+    with rasterio.open(data_dir / "raw" / "hazards" / "truth" / "turbidity_truth.tif") as ds:
+        truth = ds.read(1)
+    with rasterio.open(data_dir / "raw" / "hazards" / "truth" / "burn_dnbr_truth.tif") as ds:
+        forest = np.isfinite(ds.read(1))
+    both = np.isfinite(est) & np.isfinite(truth)
+    err = est[both] - truth[both]
+    rmse = float(np.sqrt(np.mean(err**2)))
+    print(f"turbidity: RMSE {rmse:.2f} FNU, bias {err.mean():.2f}, coverage {both.sum() / np.isfinite(truth).sum():.3f} (truth 1–90 FNU)")
+    assert rmse <= 3.0 and abs(err.mean()) <= 0.5
+    assert both.sum() / np.isfinite(truth).sum() >= 0.95
+    assert not np.isfinite(est[forest]).any()  # land is never given a turbidity
+    assert item["properties"]["hpgeo:diagnostics"]["nechad_A_T"] == 366.14
