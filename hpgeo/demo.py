@@ -99,4 +99,9 @@ def run_demo(force: bool = False, progress: Any = None, catalog: Any = None, set
     report.scenes_written += sl_new
     report.scenes_skipped += sl_same
     (report.products_built if sl_item else report.products_skipped).append("shoreline")
+    from products.zonal import build_demo_land
+
+    ld_built, ld_skipped = build_demo_land(ids, catalog=cat, data_dir=data_dir, force=force)
+    report.products_built += ld_built
+    report.products_skipped += ld_skipped
     return report

@@ -49,6 +49,16 @@ class ColormapSpec:
 
 _T: RGBA = (0, 0, 0, 0)
 
+# land-cover classes of products/landcover.py: value, colour, Vietnamese, English
+_LANDCOVER: tuple[tuple[int, RGBA, str, str], ...] = (
+    (1, (37, 99, 235, 230), "Mặt nước", "Water"),
+    (2, (220, 38, 38, 230), "Đất xây dựng", "Built-up"),
+    (3, (234, 179, 8, 230), "Đất trống / cát / bãi bồi", "Bare / sand / mudflat"),
+    (4, (190, 242, 100, 230), "Đất nông nghiệp / cỏ", "Cropland / grassland"),
+    (5, (22, 101, 52, 230), "Cây rừng / thực vật dày", "Tree cover / dense vegetation"),
+    (6, (13, 148, 136, 230), "Rừng ngập mặn", "Mangrove"),
+)
+
 _SPECS = [
     ColormapSpec(
         "flood",
@@ -151,6 +161,34 @@ _SPECS = [
         legend=(
             LegendEntry((217, 70, 239, 240), "Ứng viên vết dầu (chưa xác nhận)", "Oil-slick candidate (unconfirmed)", 1),
             LegendEntry((148, 163, 184, 160), "Vùng tối bị loại (diện tích/hình dạng)", "Dark spot rejected (area/shape)", 2),
+        ),
+    ),
+    ColormapSpec(
+        "landcover",
+        "discrete",
+        "Lớp phủ mặt đất",
+        "Land cover",
+        classes={k: c for k, c, *_ in _LANDCOVER} | {255: _T},
+        legend=tuple(LegendEntry(c, vi, en, k) for k, c, vi, en in _LANDCOVER),
+    ),
+    ColormapSpec(
+        "landcover-change",
+        "discrete",
+        "Biến động lớp phủ (tô màu theo lớp mới)",
+        "Land-cover change (coloured by the new class)",
+        classes={0: _T, 255: _T} | {a * 10 + k: c for k, c, *_ in _LANDCOVER for a in range(1, 7) if a != k},
+        legend=tuple(LegendEntry(c, f"→ {vi}", f"→ {en}") for k, c, vi, en in _LANDCOVER),
+    ),
+    ColormapSpec(
+        "mangrove",
+        "discrete",
+        "Rừng ngập mặn (chỉ số MVI)",
+        "Mangroves (MVI)",
+        classes={0: _T, 1: (21, 128, 61, 230), 2: (132, 204, 22, 240), 3: (220, 38, 38, 240), 255: _T},
+        legend=(
+            LegendEntry((21, 128, 61, 230), "Rừng ngập mặn", "Mangrove", 1),
+            LegendEntry((132, 204, 22, 240), "Rừng ngập mặn tăng", "Mangrove gain", 2),
+            LegendEntry((220, 38, 38, 240), "Rừng ngập mặn giảm", "Mangrove loss", 3),
         ),
     ),
     ColormapSpec(

@@ -14,6 +14,7 @@ from hpgeo import __version__
 from hpgeo.cli import aoi as aoi_cmd
 from hpgeo.cli import catalog as catalog_cmd
 from hpgeo.cli import ingest as ingest_cmd
+from hpgeo.cli import products as products_cmd
 from hpgeo.cli import registry as registry_cmd
 from hpgeo.cli import run as run_cmd
 from hpgeo.cli.common import err_console, setup_logging
@@ -48,6 +49,7 @@ run_cmd.register(app)
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(aoi_cmd.app, name="aoi")
 app.add_typer(ingest_cmd.app, name="ingest")
+app.add_typer(products_cmd.app, name="products")
 app.add_typer(registry_cmd.app, name="registry")
 
 
