@@ -347,6 +347,22 @@ class LocalSource(Source):
         return FetchedScene(record, tuple(paths), root, str(record.checksum))
 
 
+def unpack(fetched: FetchedScene) -> FetchedScene:
+    """Replace archives among the fetched files by their extracted contents (``root/<id>/``, extracted once)."""
+    if not any(p.is_file() and _is_archive(p) for p in fetched.paths):
+        return fetched
+    out: list[Path] = []
+    for p in fetched.paths:
+        if p.is_file() and _is_archive(p):
+            target = fetched.root / f"{fetched.record.id}.extracted"
+            if not target.exists():
+                _extract(p, target)
+            out += sorted(target.iterdir())
+        else:
+            out.append(p)
+    return FetchedScene(fetched.record, tuple(out), fetched.root, fetched.checksum)
+
+
 def _extract(archive: Path, root: Path) -> None:
     """Extract into a temporary sibling, then rename: ``root`` exists only complete."""
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -406,7 +422,10 @@ def read_scene(fetched: FetchedScene) -> Scene:
     named after it; multi-band files keep their names).
 
     The reader is chosen by the record's collection *and* what is on disk, so a STAC record of
-    sentinel-2-l2a band COGs still goes through the GeoTIFF reader."""
+    sentinel-2-l2a band COGs still goes through the GeoTIFF reader.
+
+    Archives (a .zip from a DHuS or OData hub) are first extracted next to them, atomically."""
+    fetched = unpack(fetched)
     rec = fetched.record
     s2 = _product_dirs(fetched.paths, lambda d: _s2_mtd(d) is not None) if rec.collection in _S2_LEVEL_COLLECTION.values() else []
     landsat = _product_dirs(fetched.paths, lambda d: _mtl(d) is not None) if rec.collection == "landsat-c2-l2" else []

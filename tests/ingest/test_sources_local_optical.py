@@ -400,3 +400,23 @@ def test_unsupported_optical_products_are_refused_clearly(tmp_path, env):
     assert main(["ingest", "file", str(folder)]) == 2
     cat = Catalog.from_settings(env)
     assert cat.count_items("landsat-c2-l2") == 0
+
+
+def test_hub_download_zip_is_extracted_before_reading(tmp_path):
+    """A DHuS/OData download is one .zip of the SAFE: read_scene extracts it (once) and reads the product."""
+    from ingest.sources.base import FetchedScene
+    from ingest.sources.local import read_scene, record_for
+
+    safe = make_s2_safe(tmp_path / "src")
+    (tmp_path / "dl").mkdir()
+    archive = _zip_dir(safe, tmp_path / "dl" / f"{safe.stem}.zip")
+    rec = record_for(archive)
+    fetched = FetchedScene(rec, (archive,), archive.parent, "x")
+    scene = read_scene(fetched)
+    assert scene.collection == "sentinel-2-l2a" and set(scene.bands) == {"B02", "B04", "B08", "B11"}
+    extracted = archive.parent / f"{rec.id}.extracted"
+    assert extracted.is_dir() and (extracted / safe.name / "MTD_MSIL2A.xml").exists()
+    stamp = extracted.stat().st_mtime_ns
+    read_scene(fetched)  # second read reuses the extraction
+    assert extracted.stat().st_mtime_ns == stamp
+    assert not [p for p in archive.parent.iterdir() if p.name.startswith(".")]  # no temporaries left
