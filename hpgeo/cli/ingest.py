@@ -158,7 +158,7 @@ def odata(
 
 @app.command("file")
 def file(
-    paths: list[Path] = typer.Argument(..., help="GeoTIFF/COG/JPEG2000 files, SAFE folders, .zip/.tar archives, or folders of them."),
+    paths: list[Path] = typer.Argument(..., help="GeoTIFF/COG/JPEG2000 files (e.g. VNREDSat-1), Sentinel-1 GRD and Sentinel-2 L1C/L2A SAFE folders, Landsat Collection 2 Level-2 product folders, .zip/.tar archives of these, or folders of them."),
     aoi: Optional[str] = _AOI,
     bbox: Optional[str] = _BBOX,
     datetime: Optional[str] = _DT,
