@@ -1,0 +1,4 @@
+"""Benchmarks (``python -m benchmarks``): speed and memory of products on full-size inputs.
+
+Results go to ``docs/benchmarks.md``; tests never assert timings.
+"""
