@@ -44,7 +44,9 @@ RHO_CHAR = (0.045, 0.055, 0.065, 0.100, 0.200, 0.185)
 RHO_TOWN = (0.100, 0.110, 0.125, 0.185, 0.225, 0.195)
 RHO_SAND = (0.120, 0.150, 0.180, 0.220, 0.280, 0.240)
 RHO_CLOUD = (0.45, 0.46, 0.47, 0.50, 0.38, 0.28)
-NECHAD_A, NECHAD_C = 366.14, 0.19563  # S2 B4, the model the turbidity product inverts
+from products.turbidity import NECHAD_S2_B4  # noqa: E402  (the model the turbidity product inverts)
+
+NECHAD_A, NECHAD_C = NECHAD_S2_B4["A_T"], NECHAD_S2_B4["C"]
 SEA_CLS, FOREST_CLS, TOWN_CLS, SAND_CLS = 0, 1, 2, 3
 
 
@@ -64,6 +66,7 @@ class HazardConfig:
 
 def _hash(cfg: HazardConfig) -> str:
     d = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in dataclasses.asdict(cfg).items()}
+    d["nechad"] = [NECHAD_A, NECHAD_C]  # the turbidity truth depends on the model's coefficients
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -1,12 +1,13 @@
 """Turbidity (FNU) of coastal and estuarine water from Sentinel-2 red reflectance (Nechad et al.).
 
-Single-band semi-analytical algorithm (Nechad et al. 2009, 2010; recalibrated for Sentinel-2 in
-Nechad et al. 2016, as distributed with ACOLITE):
+Single-band semi-analytical algorithm of Nechad et al. (2009, 2010), with the red-band turbidity
+calibration that Dogliotti et al. (2015) publish and use for all coastal and estuarine waters:
 
     T = A_T · ρw / (1 − ρw / C)      [FNU]
 
-with ρw the water-leaving reflectance (unitless, = π·Rrs) in S2 band 4 (665 nm), A_T = 366.14 FNU
-and C = 0.19563 (the MSI B4 calibration). L2A bottom-of-atmosphere reflectance stands in for ρw
+with ρw the water-leaving reflectance (unitless, = π·Rrs) in the red band, A_T = 228.1 FNU and
+C = 0.1641 (calibrated at 645 nm; applied to S2 band 4, 665 nm, as Dogliotti et al. do for red bands
+of other sensors; sensor-specific recalibrations can be passed as parameters). L2A bottom-of-atmosphere reflectance stands in for ρw
 (no glint or adjacency correction: a documented approximation; ACOLITE/C2RCC water-leaving
 reflectance is better where available). Applied only to water: MNDWI above its Otsu level
 (``products.optical``) and a clear L2A scene classification; ρw ≥ C (outside the model's domain)
@@ -27,8 +28,8 @@ from products.registry import Algorithm, InputSpec, OutputSpec, register
 
 __all__ = ["NECHAD_S2_B4", "nechad_turbidity", "TurbidityParams", "Turbidity"]
 
-# Nechad et al. (2016) / ACOLITE calibration of the Nechad algorithm for Sentinel-2 MSI band 4 (665 nm)
-NECHAD_S2_B4 = {"A_T": 366.14, "C": 0.19563}
+# Nechad et al. (2009) red-band turbidity calibration as published in Dogliotti et al. (2015), Table 1 (645 nm)
+NECHAD_S2_B4 = {"A_T": 228.1, "C": 0.1641}
 
 
 def nechad_turbidity(rho_w: xr.DataArray, a_t: float = NECHAD_S2_B4["A_T"], c: float = NECHAD_S2_B4["C"]) -> xr.DataArray:
@@ -39,8 +40,8 @@ def nechad_turbidity(rho_w: xr.DataArray, a_t: float = NECHAD_S2_B4["A_T"], c: f
 
 
 class TurbidityParams(BaseModel):
-    a_t: float = Field(NECHAD_S2_B4["A_T"], gt=0, description="Nechad A_T (FNU); default: S2 MSI B4, Nechad et al. 2016.")
-    c: float = Field(NECHAD_S2_B4["C"], gt=0, lt=1, description="Nechad C (unitless reflectance); default: S2 MSI B4.")
+    a_t: float = Field(NECHAD_S2_B4["A_T"], gt=0, description="Nechad A_T (FNU); default: red band, Nechad et al. 2009 / Dogliotti et al. 2015.")
+    c: float = Field(NECHAD_S2_B4["C"], gt=0, lt=1, description="Nechad C (unitless reflectance); default: red band, Nechad et al. 2009 / Dogliotti et al. 2015.")
     max_fnu: float = Field(1000.0, gt=0, description="Upper clip of the output (FNU).")
     water_threshold: float | None = Field(None, ge=-1, le=1, description="Fixed MNDWI water threshold instead of Otsu.")
 

@@ -13,13 +13,13 @@ from products.turbidity import NECHAD_S2_B4, nechad_turbidity
 
 
 def test_nechad_formula_and_domain():
-    rho = xr.DataArray(np.array([[0.0, 0.02, 0.05, 0.19563, 0.3, np.nan]], np.float32), dims=("y", "x"))
+    rho = xr.DataArray(np.array([[0.0, 0.02, 0.05, 0.1641, 0.3, np.nan]], np.float32), dims=("y", "x"))
     t = nechad_turbidity(rho).values[0]
     a, c = NECHAD_S2_B4["A_T"], NECHAD_S2_B4["C"]
-    assert (a, c) == (366.14, 0.19563)
+    assert (a, c) == (228.1, 0.1641)  # Dogliotti et al. (2015), Table 1, 645 nm
     assert t[0] == 0.0
-    assert t[1] == pytest.approx(a * 0.02 / (1 - 0.02 / c), rel=1e-5)  # ≈ 8.15 FNU
-    assert t[2] == pytest.approx(24.59, rel=1e-3)  # 366.14·0.05 / (1 − 0.05/0.19563)
+    assert t[1] == pytest.approx(a * 0.02 / (1 - 0.02 / c), rel=1e-5)  # ≈ 5.20 FNU
+    assert t[2] == pytest.approx(16.403, rel=1e-3)  # 228.1·0.05 / (1 − 0.05/0.1641)
     assert np.isnan(t[3:]).all()  # ρw ≥ C is outside the model; NaN stays NaN
 
 
@@ -39,4 +39,4 @@ def test_simulated_lan_ha_bay_turbidity_rmse(demo_settings, demo_catalog):
     assert rmse <= 3.0 and abs(err.mean()) <= 0.5
     assert both.sum() / np.isfinite(truth).sum() >= 0.95
     assert not np.isfinite(est[forest]).any()  # land is never given a turbidity
-    assert item["properties"]["hpgeo:diagnostics"]["nechad_A_T"] == 366.14
+    assert item["properties"]["hpgeo:diagnostics"]["nechad_A_T"] == 228.1
