@@ -178,7 +178,8 @@ class _NearestCentre:
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         z = rows / self.scale
-        d = ((z[:, None, :] - self.centres[None, :, :]) ** 2).sum(axis=2)
+        # squared distances without a (pixels × clusters × features) temporary: |z|² − 2 z·c + |c|²
+        d = (self.centres**2).sum(axis=1)[None, :] - 2.0 * (z @ self.centres.T)
         return self.classes[np.argmin(d, axis=1)]
 
 
