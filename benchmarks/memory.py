@@ -24,6 +24,9 @@ import numpy as np
 
 SIZE = 10980
 BLOCK = 1024
+# GDAL's block cache defaults to 5 % of RAM (1.2 GB on a 24 GB host) and counts towards the process's RSS;
+# deployments cap it the same way (GDAL_CACHEMAX, in MB).
+GDAL_CACHEMAX_MB = os.environ.get("GDAL_CACHEMAX", "256")
 
 
 def write_input(data_dir: Path, size: int = SIZE, seed: int = 0) -> tuple[str, str]:
@@ -97,7 +100,7 @@ def run(product: str = "flood-sar", role: str = "post", size: int = SIZE, keep: 
     collection, item_id = write_input(data_dir, size)
     prep = time.perf_counter() - t0
     code = f"from benchmarks.memory import _child; _child({str(data_dir)!r}, {product!r}, {role!r}, {collection!r}, {item_id!r})"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], env={**os.environ, "HPGEO_LOG_LEVEL": "WARNING"})
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], env={**os.environ, "HPGEO_LOG_LEVEL": "WARNING", "GDAL_CACHEMAX": GDAL_CACHEMAX_MB})
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark child failed:\n{proc.stderr[-3000:]}")
     res = json.loads(proc.stdout.strip().splitlines()[-1])
