@@ -96,16 +96,19 @@ def dataarray_to_cog(
 
     def fill(ds: Any) -> None:
         data = da.data
-        if hasattr(data, "dask"):
-            # compute one block at a time and write it to its window
-            data = data.rechunk({0: data.shape[0], 1: blocksize * 2, 2: blocksize * 8})
-            for yi, ys in enumerate(_offsets(data.chunks[1])):
-                for xi, xs in enumerate(_offsets(data.chunks[2])):
-                    block = data.blocks[0, yi, xi].compute()
-                    win = rasterio.windows.Window(xs[0], ys[0], xs[1] - xs[0], ys[1] - ys[0])
-                    ds.write(np.asarray(block), window=win)
-        else:
+        if not hasattr(data, "dask"):
             ds.write(np.asarray(data))
+            return
+        import dask
+
+        # one row of the array's own chunks at a time, computed together (in parallel) and written:
+        # no rechunking, so each chunk (and any overlap it needs) is computed exactly once
+        data = data.rechunk({0: data.shape[0]})
+        rows, cols = _offsets(data.chunks[1]), _offsets(data.chunks[2])
+        for yi, ys in enumerate(rows):
+            blocks = dask.compute(*[data.blocks[0, yi, xi] for xi in range(len(cols))])
+            for xs, block in zip(cols, blocks):
+                ds.write(np.asarray(block), window=rasterio.windows.Window(xs[0], ys[0], xs[1] - xs[0], ys[1] - ys[0]))
 
     return _write_atomic(dst, profile, fill, band_names, tags, overview_resampling, compress, blocksize)
 

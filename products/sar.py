@@ -27,18 +27,24 @@ def linear_to_db(lin: xr.DataArray, floor: float = 1e-6) -> xr.DataArray:
 
 
 def _lee_block(x: np.ndarray, size: int, enl: float) -> np.ndarray:
-    """Lee (1980) filter on linear intensity; NaN pixels are ignored in the local statistics."""
+    """Lee (1980) filter on linear intensity; NaN pixels are ignored in the local statistics.
+
+    float32 throughout (a 2048² chunk needs ~7 temporaries of 16 MB), which is ample for σ0 statistics.
+    """
     valid = np.isfinite(x)
-    xv = np.where(valid, x, 0.0).astype(np.float64)
-    w = ndimage.uniform_filter(valid.astype(np.float64), size, mode="reflect")
+    xv = np.where(valid, x, 0.0).astype(np.float32)
+    w = ndimage.uniform_filter(valid.astype(np.float32), size, mode="reflect")
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = ndimage.uniform_filter(xv, size, mode="reflect") / w
         mean2 = ndimage.uniform_filter(xv * xv, size, mode="reflect") / w
+    del w
     var = np.maximum(mean2 - mean * mean, 0.0)
-    cu2 = 1.0 / enl  # squared coefficient of variation of the speckle
+    del mean2
+    cu2 = np.float32(1.0 / enl)  # squared coefficient of variation of the speckle
     var_x = np.maximum(var - mean * mean * cu2, 0.0) / (1.0 + cu2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        k = np.where(var > 0, var_x / var, 0.0)
+        k = np.where(var > 0, var_x / var, 0.0).astype(np.float32)
+    del var, var_x
     out = mean + k * (xv - mean)
     return np.where(valid, out, np.nan).astype(np.float32)
 
