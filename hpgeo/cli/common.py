@@ -27,7 +27,7 @@ def setup_logging(level: str = "INFO") -> None:
         datefmt="[%X]",
         handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
     )
-    for noisy in ("rasterio", "rio_cogeo", "urllib3", "alembic.runtime.migration", "httpx", "fiona", "pyogrio"):
+    for noisy in ("rasterio", "rio_cogeo", "urllib3", "alembic.runtime.migration", "httpx", "fiona", "pyogrio", "numexpr", "distributed"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
