@@ -41,6 +41,7 @@ T: dict[str, tuple[str, str]] = {
     "progress": ("Tiến độ", "Progress"),
     "note": ("Ghi chú", "Note"),
     "lang": ("English", "Tiếng Việt"),
+    "map": ("Bản đồ giám sát", "Monitoring map"),
 }
 
 
@@ -124,7 +125,8 @@ def render_task_table(
         f"<th>{_t('type', lang)}</th><th>{_t('status', lang)} {year}</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     body = (
-        f"<h1>{_t('title', lang)}</h1><p><a href=\"/registry/page?{escape(q_other)}\">{_t('lang', lang)}</a></p>"
+        f"<h1>{_t('title', lang)}</h1><p><a href=\"/viewer?lang={lang}\">{_t('map', lang)}</a> · "
+        f"<a href=\"/registry/page?{escape(q_other)}\">{_t('lang', lang)}</a></p>"
         f"{form}<p class=\"muted\" id=\"count\">{len(tasks)} {_t('count', lang)}</p>{table}"
     )
     return _page(_t("title", lang), body, lang)
