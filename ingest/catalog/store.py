@@ -1,7 +1,9 @@
 """The catalog: STAC collections and items (and imported AOIs) behind SQLAlchemy.
 
 Every write runs in one transaction; searches are lazy (a generator over keyset-paginated
-pages), ordered newest first. The same code runs on SQLite (default) and PostgreSQL.
+pages), ordered newest first. The same code runs on SQLite (default) and PostgreSQL. Spatial
+filters: on PostgreSQL with PostGIS (migration 0003 added ``items.geom``) in SQL with
+``ST_Intersects``; elsewhere a bbox prefilter in SQL, then an exact shapely test in Python.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from functools import cached_property
 from typing import Any, Iterable, Iterator, Sequence
 
 from shapely.geometry import mapping, shape
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, bindparam, delete, func, literal_column, or_, select, text
 
 from geo.aoi import AOI, builtin_aois, find_aoi, select_valid
 from hpgeo.db import Database, make_engine
@@ -64,6 +67,22 @@ class Catalog(Database):
         if s.database_url is None:
             s.resolved_data_dir.mkdir(parents=True, exist_ok=True)
         return cls.open(s.catalog_url)
+
+    def upgrade(self, revision: str = "head") -> None:
+        super().upgrade(revision)
+        self.__dict__.pop("spatial_sql", None)  # the schema may have changed: look again
+
+    @cached_property
+    def spatial_sql(self) -> bool:
+        """True when spatial filters run in SQL: PostgreSQL with the PostGIS ``items.geom`` column."""
+        if self.engine.dialect.name != "postgresql":
+            return False
+        with self.engine.connect() as conn:
+            found = conn.execute(text(
+                "SELECT 1 FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = 'items' AND column_name = 'geom'"
+            ))
+            return found.first() is not None
 
     # -- collections ----------------------------------------------------------------------------
     def put_collection(self, collection: dict[str, Any], kind: str = "input") -> None:
@@ -169,9 +188,15 @@ class Catalog(Database):
         if q.ids:
             conds.append(ItemRow.id.in_(q.ids))
         geom = q.spatial_filter()
-        if geom is not None:
+        exact_in_python = False
+        if geom is not None and self.spatial_sql:
+            # PostGIS: the exact test in SQL (GIST index on items.geom)
+            wkt = bindparam("wkt", geom.wkt)
+            conds.append(func.ST_Intersects(literal_column("items.geom"), func.ST_GeomFromText(wkt, 4326)))
+        elif geom is not None:
             w, s_, e, n = geom.bounds
             conds += [ItemRow.maxx >= w, ItemRow.minx <= e, ItemRow.maxy >= s_, ItemRow.miny <= n]
+            exact_in_python = True
         if q.interval is not None:
             if q.interval.start is not None:
                 conds.append(ItemRow.end_datetime >= q.interval.start)
@@ -195,7 +220,7 @@ class Catalog(Database):
             if not rows:
                 return
             for row in rows:
-                if geom is None or shape(row.geometry).intersects(geom):
+                if not exact_in_python or shape(row.geometry).intersects(geom):
                     yield row
             last = rows[-1]
             cursor = (_aware(last.sort_datetime), last.collection_id, last.id)
