@@ -81,7 +81,7 @@ RHO = {
     POND: (0.050, 0.070, 0.055, 0.035, 0.015, 0.008),
     CROP: (0.040, 0.075, 0.050, 0.320, 0.190, 0.095),
     URBAN: (0.100, 0.110, 0.125, 0.185, 0.225, 0.195),
-    MANGROVE: (0.030, 0.050, 0.030, 0.250, 0.120, 0.050),
+    MANGROVE: (0.030, 0.050, 0.030, 0.250, 0.075, 0.035),  # wet canopy: low SWIR (MVI ≈ 8, mid-range of Baloloy et al.)
     SAND: (0.120, 0.150, 0.180, 0.220, 0.280, 0.240),
 }
 RHO_FLOOD = (0.075, 0.105, 0.105, 0.055, 0.022, 0.011)
@@ -104,7 +104,7 @@ class SimConfig:
     s2_post: dt.datetime = dt.datetime(2025, 9, 17, 3, 36, 31, tzinfo=dt.timezone.utc)
     flood_fraction: float = 0.16  # of the floodable land
     post_cloud_fraction: float = 0.22
-    version: str = "1"
+    version: str = "2"  # 2: mangrove SWIR of a wet canopy; S2 texture common to all bands
 
     def grid(self) -> Grid:
         poly = reproject_geometry(box(*self.bbox), WGS84, PROCESSING_CRS)
@@ -236,13 +236,15 @@ def _s2(
         clouds = field > np.quantile(field, 1 - cloud_fraction)
         shadow = np.roll(np.roll(clouds, 45, axis=0), -30, axis=1) & ~clouds  # sun from the south-east
     bands = {}
+    # surface texture (canopy density, moisture, illumination) scales all bands alike; a smaller part is band-specific
+    texture = 0.08 * _smooth_noise(rng, shape, 6)
     for b, name in enumerate(S2_BANDS):
         rho = np.zeros(shape, np.float32)
         for k, v in RHO.items():
             rho[cls == k] = v[b]
         if flood is not None:
             rho[flood] = RHO_FLOOD[b]
-        rho *= 1 + 0.08 * _smooth_noise(rng, shape, 6)
+        rho *= 1 + texture + 0.02 * _smooth_noise(rng, shape, 6)
         rho = np.where(shadow, rho * 0.35, rho)
         rho = np.where(clouds, RHO_CLOUD[b] * (0.9 + 0.1 * _smooth_noise(rng, shape, 25)), rho)
         rho += rng.normal(0, 0.004, size=shape).astype(np.float32)

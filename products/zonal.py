@@ -135,9 +135,20 @@ def item_zonal_stats(
     return rows
 
 
+def _product_of(catalog: Any, collection: str, role: str, input_id: str) -> str:
+    """Id of the newest product item in ``collection`` built with ``input_id`` as its ``role`` input."""
+    from ingest.catalog import SearchQuery
+
+    for it in catalog.search(SearchQuery.build(collections=[collection])):
+        if it["properties"].get("hpgeo:provenance", {}).get("inputs", {}).get(role, {}).get("id") == input_id:
+            return it["id"]
+    raise LookupError(f"no {collection} item built from {input_id}")
+
+
 def build_demo_land(ids: Mapping[str, tuple[str, str]], *, catalog: Any, data_dir: Path, force: bool = False) -> tuple[list[str], list[str]]:
-    """Demo: land cover (k-means fallback) of the pre-event S2 scene, mangrove gain/loss between the two S2
-    scenes, and statistics per built-in AOI of those and of the flood product. Returns (built, skipped)."""
+    """Demo: land cover (k-means fallback) of both S2 scenes and its change (flooded fields turn to water),
+    mangrove gain/loss between the two S2 scenes, and statistics per built-in AOI of those and of the flood
+    product. Returns (built, skipped)."""
     from ingest.catalog import SearchQuery
     from products.build import build_product
     from products.stats_models import item_stats
@@ -146,11 +157,16 @@ def build_demo_land(ids: Mapping[str, tuple[str, str]], *, catalog: Any, data_di
     skipped: list[str] = []
     jobs = (
         ("landcover", {"scene": ids["s2_pre"]}),
+        ("landcover", {"scene": ids["s2_post"]}),
         ("mangrove", {"scene": ids["s2_post"], "before": ids["s2_pre"]}),
     )
     for name, inputs in jobs:
         item = build_product(name, inputs, {}, catalog=catalog, data_dir=data_dir, force=force)
         (built if item else skipped).append(name)
+    maps = {key: _product_of(catalog, "land-cover", "scene", ids[key][1]) for key in ("s2_pre", "s2_post")}
+    change_inputs = {"before": ("land-cover", maps["s2_pre"]), "after": ("land-cover", maps["s2_post"])}
+    item = build_product("landcover-change", change_inputs, {}, catalog=catalog, data_dir=data_dir, force=force)
+    (built if item else skipped).append("landcover-change")
     for coll in ("flood-extent", "land-cover", "mangrove-extent"):
         for it in catalog.search(SearchQuery.build(collections=[coll], limit=1)):
             if force or not item_stats(catalog, coll, it["id"]):

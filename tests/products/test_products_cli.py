@@ -87,7 +87,11 @@ def test_build_change_and_stats_over_imported_units(private_env, capsys, tmp_pat
     assert code == 2  # an empty --param is refused
     code, out, err = _run(capsys, "products", "build", "landcover-change", "--items", f"after=land-cover/{lc['id']}", "--items", f"before=land-cover/{lc['id']}")
     assert code == 0, err
-    chg = next(cat.search(SearchQuery.build(collections=["land-cover-change"], limit=1)))
+    chg = next(
+        it
+        for it in cat.search(SearchQuery.build(collections=["land-cover-change"]))
+        if {v["id"] for v in it["properties"]["hpgeo:provenance"]["inputs"].values()} == {lc["id"]}
+    )
     stats = chg["properties"]["hpgeo:statistics"]["change"]
     valid = sum(v["pixels"] for v in lc["properties"]["hpgeo:statistics"]["landcover"].values())
     assert stats["no change"]["pixels"] == valid
