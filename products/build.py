@@ -232,6 +232,10 @@ def _build(
 def rebuild(item: dict[str, Any], *, catalog: Any, data_dir: Path) -> dict[str, Any] | None:
     """Rebuild a product item from its recorded provenance (forced)."""
     prov = item["properties"]["hpgeo:provenance"]
+    if getattr(get(prov["algorithm"]), "multi_date", False):
+        from products.shoreline_build import rebuild_shoreline
+
+        return rebuild_shoreline(item, catalog=catalog, data_dir=data_dir)
     inputs = {r: (v["collection"], v["id"]) for r, v in prov["inputs"].items()}
     return build_product(prov["algorithm"], inputs, prov["parameters"], catalog=catalog, data_dir=data_dir, force=True)
 

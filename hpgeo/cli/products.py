@@ -125,6 +125,9 @@ def build(
     alg.parse_params(params)  # fail before reading anything
     cat = open_catalog()
     data_dir = get_settings().resolved_data_dir
+    if getattr(alg, "multi_date", False):
+        _build_series(cat, alg, items, aoi, datetime, params, data_dir, force, stats)
+        return
     with progress() as bar:
         t = bar.add_task(f"{name}: selecting inputs", total=3 if stats else 2)
         inputs = parse_items(alg, items) if items else select_inputs(cat, alg, aoi, datetime)
@@ -141,6 +144,44 @@ def build(
     console.print(f"{alg.collection}/{item['id']}")
     for role, (c, i) in inputs.items():
         console.print(f"  {role}: {c}/{i}")
+
+
+def _build_series(cat: Any, alg: Any, items: list[str] | None, aoi: str | None, period: str | None, params: dict, data_dir: Any, force: bool, stats: str | None) -> None:
+    """Products built from a dated series (shoreline): every --items scene, or every scene over --aoi in --datetime."""
+    from shapely.geometry import mapping
+
+    from ingest.catalog import SearchQuery
+    from products.shoreline_build import build_shoreline
+
+    if stats:
+        raise InvalidRequest(f"{alg.name}: --stats is not available for series products (its statistics are per transect)")
+    spec = alg.inputs[0]
+    if items:
+        scenes = []
+        for s in items:
+            ref = s.split("=", 1)[1] if "=" in s else s
+            if "/" not in ref:
+                raise InvalidRequest(f"--items takes COLLECTION/ITEM_ID, got {s!r}")
+            scenes.append(tuple(ref.split("/", 1)))
+    else:
+        geom = mapping(cat.aoi(aoi).geometry)
+        q = SearchQuery.build(collections=list(spec.collections), datetime=period, intersects=geom, limit=1)
+        scenes = [(it["collection"], it["id"]) for it in cat.search(q)]
+        if len(scenes) < 2:
+            raise InvalidRequest(f"{alg.name}: found {len(scenes)} {'/'.join(spec.collections)} scene(s) over {aoi} in {period}; need 2 or more dates")
+    with progress() as bar:
+        t = bar.add_task(f"{alg.name}: {len(scenes)} dated scenes", total=1)
+        item = build_shoreline(scenes, params, catalog=cat, data_dir=data_dir, force=force)
+        bar.update(t, advance=1, description=f"{alg.name}: built" if item else f"{alg.name}: current")
+    if item is None:  # current: the item with these inputs and these parameters
+        wanted, pdict = set(scenes), alg.parse_params(params).model_dump(mode="json")
+        item = next(
+            it
+            for it in cat.search(SearchQuery.build(collections=[alg.collection]))
+            if {(v["collection"], v["id"]) for v in it["properties"]["hpgeo:provenance"]["inputs"].values()} == wanted
+            and it["properties"]["hpgeo:provenance"]["parameters"] == pdict
+        )
+    console.print(f"{alg.collection}/{item['id']} from {len(scenes)} scenes")
 
 
 def _current_item(cat: Any, alg: Any, phash: str) -> dict[str, Any]:
