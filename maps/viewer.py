@@ -6,7 +6,6 @@ itself (``assets="local"``), and no basemap from the internet is required.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from typing import Any, Iterable
 from urllib.parse import quote
@@ -34,15 +33,42 @@ def _tiles_url(base: str, item: dict[str, Any]) -> str:
     return f"{base}/tiles/{quote(item['collection'], safe='')}/{quote(item['id'], safe='')}/{{z}}/{{x}}/{{y}}.png?{q}"
 
 
-def _legend_html(colormaps: Iterable[str], lang: str) -> str:
+def _legend_html(colormaps: Iterable[str], shown: set[str], lang: str) -> str:
+    """One legend section per colormap; sections of hidden layers start hidden (the script below toggles them)."""
     parts = [f"<div class='hp-legend'><b>{html.escape(t('legend', lang))}</b>"]
     for name in colormaps:
         cm = get_colormap(name)
+        style = "" if name in shown else " style='display:none'"
+        parts.append(f"<div class='hp-legend-section' data-colormap='{html.escape(name)}'{style}>")
         parts.append(f"<div class='hp-legend-title'>{html.escape(cm.title(lang))}</div>")
         for e in cm.legend:
             parts.append(f"<div class='hp-legend-row'><span class='hp-swatch' style='background:{e.css}'></span>{html.escape(e.label(lang))}</div>")
+        parts.append("</div>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def _legend_script(map_name: str, layer_colormaps: dict[str, str]) -> str:
+    """Show a legend section while at least one layer that uses its colormap is on the map."""
+    import json
+
+    return f"""<script>
+document.addEventListener("DOMContentLoaded", function () {{
+  var cmOf = {json.dumps(layer_colormaps, ensure_ascii=False)}, on = {{}};
+  function refresh() {{
+    document.querySelectorAll(".hp-legend-section").forEach(function (el) {{
+      var name = el.getAttribute("data-colormap");
+      el.style.display = Object.keys(on).some(function (l) {{ return on[l] && cmOf[l] === name; }}) ? "" : "none";
+    }});
+  }}
+  var map = window[{json.dumps(map_name)}];
+  if (!map) return;
+  map.eachLayer(function (l) {{ if (l.options && cmOf[l.options.hpName]) on[l.options.hpName] = true; }});
+  map.on("overlayadd", function (e) {{ on[e.name] = true; refresh(); }});
+  map.on("overlayremove", function (e) {{ on[e.name] = false; refresh(); }});
+  refresh();
+}});
+</script>"""
 
 
 _CSS = """
@@ -56,6 +82,7 @@ _CSS = """
 .hp-legend-row{display:flex;align-items:center;gap:6px;margin:2px 0}
 .hp-swatch{display:inline-block;width:16px;height:12px;border:1px solid #555}
 .folium-map{top:58px !important;height:calc(100% - 58px) !important}
+.leaflet-control-layers{font:12px/1.35 sans-serif;max-width:46vw}
 body.hp-nosim .folium-map{top:34px !important;height:calc(100% - 34px) !important}
 </style>
 """
@@ -70,8 +97,13 @@ def build_viewer(
     lang: str = "vi",
     assets: str = "local",
     links: dict[str, str] | None = None,
+    featured_collection: str | None = None,
 ) -> str:
-    """Render the viewer page to HTML."""
+    """Render the viewer page to HTML.
+
+    Every product is a layer; only the featured collection (``featured_collection``, else the flood
+    extent, else the first product) is switched on, and the legend shows the layers that are on.
+    """
     lang = norm_lang(lang)
     m = folium.Map(location=HAIPHONG_CENTER, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False)
     if assets == "local":
@@ -82,7 +114,6 @@ def build_viewer(
     if assets == "cdn":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=True).add_to(m)
 
-    today = dt.date.today()
     aoi_group = folium.FeatureGroup(name=t("aois", lang), show=True)
     for a in aois:
         tip = f"<b>{html.escape(a.name(lang))}</b><br>{t('area', lang)}: {a.area_km2():,.1f} km²"
@@ -109,6 +140,9 @@ def build_viewer(
         folium.TileLayer(
             tiles=_tiles_url(base, item), attr="hpgeo", name=f"{t('scene', lang)}: {label} {when}", overlay=True, show=item is backdrop, max_zoom=20, max_native_zoom=18
         ).add_to(m)
+    featured = _featured(product_items, featured_collection)
+    shown_colormaps: set[str] = set()
+    layer_colormaps: dict[str, str] = {}
     for item in product_items:
         spec = default_render(item)
         if spec is None:
@@ -116,13 +150,22 @@ def build_viewer(
         simulated |= bool(item["properties"].get("hpgeo:simulated"))
         when = (item["properties"].get("datetime") or "")[:10]
         title = _product_title(item, lang) or item["properties"].get("title", item["id"]).replace("[MÔ PHỎNG / SIMULATED] ", "")
-        folium.TileLayer(
-            tiles=_tiles_url(base, item), attr="hpgeo", name=f"{t('product', lang)}: {title} ({when})", overlay=True, show=True, max_zoom=20, max_native_zoom=18, opacity=0.85
-        ).add_to(m)
-        if spec.colormap and spec.colormap not in legends:
-            legends.append(spec.colormap)
-        w, s, e, n = item["bbox"]
-        bounds = [[s, w], [n, e]] if bounds is None else [[min(bounds[0][0], s), min(bounds[0][1], w)], [max(bounds[1][0], n), max(bounds[1][1], e)]]
+        name = f"{t('product', lang)}: {title} ({when})"
+        show = item["collection"] == featured
+        layer = folium.TileLayer(
+            tiles=_tiles_url(base, item), attr="hpgeo", name=name, overlay=True, show=show, max_zoom=20, max_native_zoom=18, opacity=0.85
+        )
+        layer.options["hpName"] = name  # lets the legend script recognise the layer
+        layer.add_to(m)
+        if spec.colormap:
+            layer_colormaps[name] = spec.colormap
+            if spec.colormap not in legends:
+                legends.append(spec.colormap)
+            if show:
+                shown_colormaps.add(spec.colormap)
+        if show:
+            w, s, e, n = item["bbox"]
+            bounds = [[s, w], [n, e]] if bounds is None else [[min(bounds[0][0], s), min(bounds[0][1], w)], [max(bounds[1][0], n), max(bounds[1][1], e)]]
     folium.LayerControl(collapsed=False).add_to(m)
     if bounds:
         m.fit_bounds(bounds)
@@ -144,10 +187,21 @@ def build_viewer(
     if not product_items:
         root.html.add_child(Element(f"<div class='hp-sim'>{html.escape(t('no_products', lang))}</div>"))
     if legends:
-        root.html.add_child(Element(_legend_html(legends, lang)))
+        root.html.add_child(Element(_legend_html(legends, shown_colormaps, lang)))
+        root.html.add_child(Element(_legend_script(m.get_name(), layer_colormaps)))
     root.header.add_child(Element(f"<title>{html.escape(t('title', lang))}</title>"))
     page = root.render()
     return page.replace("<html>", f"<html lang='{lang}'>", 1)
+
+
+FEATURED_ORDER = ("flood-extent", "flood-ensemble", "water-mask")
+
+
+def _featured(items: list[dict[str, Any]], wanted: str | None) -> str | None:
+    cols = [i["collection"] for i in items]
+    if wanted in cols:
+        return wanted
+    return next((c for c in FEATURED_ORDER if c in cols), cols[0] if cols else None)
 
 
 def _product_title(item: dict[str, Any], lang: str) -> str | None:

@@ -69,6 +69,7 @@ def viewer(
         lang=lang,
         assets=settings.viewer_assets,
         links={"registry": f"{base}/registry/page?lang={lang}", "api": f"{base}/docs"},
+        featured_collection=collection,
     )
     return HTMLResponse(page)
 

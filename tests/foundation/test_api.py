@@ -182,3 +182,16 @@ def test_openapi_documents_every_route(live_server):
         for op in ops.values():
             assert op.get("summary"), f"{p} has no summary"
     assert httpx.get(f"{live_server}/docs").status_code == 200
+
+
+def test_viewer_features_one_product_and_its_legend(live_server):
+    import re
+
+    def sections(html: str) -> dict[str, bool]:
+        return {m.group(1): m.group(2) is None for m in re.finditer(r"data-colormap='([^']+)'( style='display:none')?", html)}
+
+    default = sections(httpx.get(f"{live_server}/viewer").text)
+    assert default["flood"] is True and default.get("turbidity") is False  # flood is featured, other legends wait
+    turb = sections(httpx.get(f"{live_server}/viewer", params={"collection": "turbidity"}).text)
+    assert turb["turbidity"] is True and "flood" not in turb  # one collection asked for: only its layer
+    assert httpx.get(f"{live_server}/viewer", params={"collection": "nope"}).status_code == 404
