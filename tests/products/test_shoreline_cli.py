@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from hpgeo.cli import main
 from hpgeo.settings import override_settings
 from ingest.catalog import SearchQuery
@@ -16,6 +18,17 @@ def test_build_shoreline_from_items_via_cli(demo_settings, demo_catalog, capsys)
     inputs = [f"{v['collection']}/{v['id']}" for v in item["properties"]["hpgeo:provenance"]["inputs"].values()]
     assert len(inputs) >= 2
     before = demo_catalog.count_items("shoreline")
+    try:
+        _run_cli(demo_settings, demo_catalog, capsys, inputs, before)
+    finally:  # the demo catalog is shared by the session: leave it as it was
+        for it in list(demo_catalog.search(SearchQuery.build(collections=["shoreline"]))):
+            if it["id"] != item["id"]:
+                demo_catalog.delete_item("shoreline", it["id"])
+                shutil.rmtree(demo_settings.resolved_data_dir / "products" / "shoreline" / it["id"], ignore_errors=True)
+    assert demo_catalog.count_items("shoreline") == before
+
+
+def _run_cli(demo_settings, demo_catalog, capsys, inputs, before):
     with override_settings(demo_settings):
         args = ["products", "build", "shoreline"]
         for ref in inputs:
