@@ -21,9 +21,7 @@ has ``HPGEO_SIMULATED=yes``; scenes read back with :func:`ingest.simulator.read_
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +32,7 @@ from shapely.geometry import box, mapping
 from geo.cog import write_cog
 from geo.crs import PROCESSING_CRS, WGS84, reproject_geometry
 from geo.grid import Grid
-from ingest.simulator import ENL, S2_BANDS, SIM_TAGS, _block_reduce, _coarser, _meta, _smooth_noise
+from ingest.simulator import ENL, S2_BANDS, SIM_TAGS, _block_reduce, _coarser, _meta, _smooth_noise, config_hash
 
 __all__ = ["HazardConfig", "simulate_hazards", "hazard_scene_ids", "RHO_FOREST", "RHO_CHAR"]
 
@@ -65,9 +63,7 @@ class HazardConfig:
 
 
 def _hash(cfg: HazardConfig) -> str:
-    d = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in dataclasses.asdict(cfg).items()}
-    d["nechad"] = [NECHAD_A, NECHAD_C]  # the turbidity truth depends on the model's coefficients
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+    return config_hash(cfg, nechad=[NECHAD_A, NECHAD_C])  # the turbidity truth depends on the model's coefficients
 
 
 def hazard_scene_ids(cfg: HazardConfig = HazardConfig()) -> dict[str, str]:

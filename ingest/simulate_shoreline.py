@@ -19,9 +19,7 @@ every GeoTIFF carries ``HPGEO_SIMULATED=yes``.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +30,7 @@ from shapely.geometry import LineString, box, mapping
 from geo.cog import write_cog
 from geo.crs import PROCESSING_CRS, WGS84, reproject_geometry
 from geo.grid import Grid
-from ingest.simulator import COAST, POND, RHO, RHO_CLOUD, S2_BANDS, SAND, SEA, SIM_TAGS, CROP, _coarser, _smooth_noise
+from ingest.simulator import COAST, POND, RHO, RHO_CLOUD, S2_BANDS, SAND, SEA, SIM_TAGS, CROP, _coarser, _smooth_noise, config_hash
 
 __all__ = [
     "ShorelineSimConfig",
@@ -86,8 +84,7 @@ class ShorelineSimConfig:
         return Grid.from_bbox((cx - half, cy - half, cx + half, cy + half), PROCESSING_CRS, self.resolution)
 
     def hash(self) -> str:
-        d = {k: (list(map(str, v)) if k == "dates" else v) for k, v in dataclasses.asdict(self).items()}
-        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return config_hash(self)
 
 
 def coast_frame(cfg: ShorelineSimConfig) -> tuple[tuple[float, float], np.ndarray, np.ndarray]:

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import rasterio
 from rasterio.features import rasterize
 from scipy import ndimage
 from shapely.geometry import LineString, Polygon, box, mapping
@@ -38,7 +37,7 @@ from geo.crs import PROCESSING_CRS, WGS84, reproject_geometry
 from geo.grid import Grid
 from ingest.scene import BandInfo, Scene
 
-__all__ = ["SimConfig", "simulate", "read_simulated", "SIM_CLASSES", "scenario_hash"]
+__all__ = ["SimConfig", "simulate", "read_simulated", "SIM_CLASSES", "scenario_hash", "config_hash"]
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +110,19 @@ class SimConfig:
         return Grid.from_bbox(poly.bounds, PROCESSING_CRS, self.resolution)
 
 
-def scenario_hash(cfg: SimConfig) -> str:
+def config_hash(cfg: Any, **extra: Any) -> str:
+    """Short stable hash of a scenario dataclass (plus ``extra`` inputs of the truth, e.g. model coefficients).
+
+    Top-level date-times are written in ISO form; anything nested that JSON cannot hold is written with ``str``.
+    Every simulator keys its "already written" check and its scene checksums on it.
+    """
     d = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in dataclasses.asdict(cfg).items()}
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+    d.update(extra)
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def scenario_hash(cfg: SimConfig) -> str:
+    return config_hash(cfg)
 
 
 def _ts(d: dt.datetime) -> str:
@@ -348,7 +357,6 @@ def _meta(folder: Path, meta: dict[str, Any]) -> None:
 def read_simulated(folder: Path) -> Scene:
     """Read a simulated scene folder into a :class:`Scene` in physical units (σ0 dB, reflectance 0–1)."""
     import rioxarray  # noqa: F401  (registers .rio)
-    import xarray as xr
     from shapely.geometry import shape
 
     meta = json.loads((Path(folder) / "scene.json").read_text())
