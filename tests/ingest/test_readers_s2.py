@@ -18,6 +18,7 @@ from ingest.readers.s2_safe import (
     scl_valid,
     to_reflectance,
 )
+from s2_fixture_xml import L2A_TILE_XML
 
 L1C = "optical/s2_l1c_T31TDH"
 GRANULE = "GRANULE/L1C_T31TDH_A013204_20180101T105435"
@@ -114,16 +115,6 @@ _L2A_MTD = """<?xml version="1.0" encoding="UTF-8"?>
 </n1:Level-2A_User_Product>
 """
 
-_L2A_TL = """<?xml version="1.0" encoding="UTF-8"?>
-<n1:Level-2A_Tile_ID xmlns:n1="x"><n1:General_Info>
- <TILE_ID>S2B_OPER_MSI_L2A_TL_2BPS_20231120T062022_A035050_T48QXJ_N05.09</TILE_ID>
- <SENSING_TIME>2023-11-20T03:40:05.123Z</SENSING_TIME></n1:General_Info>
- <n1:Geometric_Info><Tile_Geocoding><HORIZONTAL_CS_CODE>EPSG:32648</HORIZONTAL_CS_CODE></Tile_Geocoding>
- <Tile_Angles><Mean_Sun_Angle><ZENITH_ANGLE>45.5</ZENITH_ANGLE><AZIMUTH_ANGLE>160.0</AZIMUTH_ANGLE></Mean_Sun_Angle>
- </Tile_Angles></n1:Geometric_Info>
- <n1:Quality_Indicators_Info><Image_Content_QI><CLOUDY_PIXEL_PERCENTAGE>37.5</CLOUDY_PIXEL_PERCENTAGE></Image_Content_QI>
- </n1:Quality_Indicators_Info></n1:Level-2A_Tile_ID>
-"""
 
 
 def test_read_synthetic_l2a_offsets_and_scl(tmp_path) -> None:
@@ -132,7 +123,7 @@ def test_read_synthetic_l2a_offsets_and_scl(tmp_path) -> None:
     (img / "R10m").mkdir(parents=True)
     (img / "R20m").mkdir()
     (safe / "MTD_MSIL2A.xml").write_text(_L2A_MTD)
-    (safe / "GRANULE/L2A_T48QXJ/MTD_TL.xml").write_text(_L2A_TL)
+    (safe / "GRANULE/L2A_T48QXJ/MTD_TL.xml").write_text(L2A_TILE_XML)
     t10 = Affine(10, 0, 600000, 0, -10, 2320000)
     b04 = np.array([[0, 1000, 1500, 2000], [3000, 4000, 5000, 11000]] * 2, dtype=np.uint16)
     scl = np.array([[0, 4], [9, 11]], dtype=np.uint8)

@@ -25,6 +25,7 @@ from ingest.readers.errors import MalformedMetadata
 from ingest.sources.errors import UnsupportedFile
 from ingest.sources.local import LocalSource, read_scene, record_for
 from ingest.sources.records import RECORDS_COLLECTION
+from s2_fixture_xml import L2A_TILE_XML
 
 UTC = dt.timezone.utc
 
@@ -65,16 +66,6 @@ S2_MTD = f"""<?xml version="1.0" encoding="UTF-8"?>
 </n1:Level-2A_User_Product>
 """
 
-S2_TL = """<?xml version="1.0" encoding="UTF-8"?>
-<n1:Level-2A_Tile_ID xmlns:n1="x"><n1:General_Info>
- <TILE_ID>S2B_OPER_MSI_L2A_TL_2BPS_20231120T062022_A035050_T48QXJ_N05.09</TILE_ID>
- <SENSING_TIME>2023-11-20T03:40:05.123Z</SENSING_TIME></n1:General_Info>
- <n1:Geometric_Info><Tile_Geocoding><HORIZONTAL_CS_CODE>EPSG:32648</HORIZONTAL_CS_CODE></Tile_Geocoding>
- <Tile_Angles><Mean_Sun_Angle><ZENITH_ANGLE>45.5</ZENITH_ANGLE><AZIMUTH_ANGLE>160.0</AZIMUTH_ANGLE></Mean_Sun_Angle>
- </Tile_Angles></n1:Geometric_Info>
- <n1:Quality_Indicators_Info><Image_Content_QI><CLOUDY_PIXEL_PERCENTAGE>37.5</CLOUDY_PIXEL_PERCENTAGE></Image_Content_QI>
- </n1:Quality_Indicators_Info></n1:Level-2A_Tile_ID>
-"""
 
 # A Sentinel-2 manifest as ESA writes it: gml coordinates are space-separated "lat lon" (no commas), so it
 # cannot be read like a Sentinel-1 manifest; the MTD must be used instead.
@@ -120,7 +111,7 @@ def make_s2_safe(parent: Path) -> Path:
     (safe / S2_GRANULE).mkdir(parents=True)
     (safe / "MTD_MSIL2A.xml").write_text(S2_MTD)
     (safe / "manifest.safe").write_text(S2_MANIFEST)
-    (safe / S2_GRANULE / "MTD_TL.xml").write_text(S2_TL)
+    (safe / S2_GRANULE / "MTD_TL.xml").write_text(L2A_TILE_XML)
     for band, (_, res) in S2_BANDS.items():
         _write_jp2(safe / (_s2_image_file(band, res) + ".jp2"), _s2_dn(band, res), res)
     _write_jp2(safe / (_s2_image_file("SCL", 20) + ".jp2"), S2_SCL, 20)
