@@ -1,6 +1,6 @@
 """``python -m benchmarks [memory|tiles] [options]``: run one benchmark (default: memory) and record it in docs/benchmarks.md.
 
-``memory [--size N] [--product NAME]`` is :mod:`benchmarks.memory`; ``tiles …`` passes its options to :mod:`benchmarks.tiles`.
+``memory [--size N] [--product NAME ...] [--data-dir D]`` is :mod:`benchmarks.memory` (all products by default); ``tiles …`` passes its options to :mod:`benchmarks.tiles`.
 """
 
 from __future__ import annotations
@@ -16,19 +16,21 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 MARK = "<!-- memory-benchmark -->"
 
 
-def _record(res: dict) -> None:
+def _record(results: list[dict], gdal_cache_note: str = "") -> None:
     """Replace the memory section of docs/benchmarks.md (written atomically)."""
+    rows = "".join(
+        f"| {r['product']} | {r['inputs']} | **{r['peak_rss_mib']:.0f} MiB** | {r['wall_s']:.0f} s |\n" for r in results
+    )
     section = (
-        f"{MARK}\n## Peak memory of a product on a 10980 × 10980 two-band input\n\n"
-        f"`python -m benchmarks memory` (benchmarks/memory.py): a synthetic Sentinel-1 VV+VH pair (float32 dB COGs, "
-        f"{res['size']} × {res['size']} px at 10 m) in a temporary catalog, `{res['product']}` built through "
-        f"`products.build.build_product` in a fresh process (2 dask threads, GDAL_CACHEMAX={memory.GDAL_CACHEMAX_MB} MB); "
-        f"peak RSS from `getrusage(RUSAGE_SELF).ru_maxrss`. "
-        f"Limit: 2 GB.\n\n"
-        f"| date | machine | product | input | peak RSS | wall time (build) |\n|---|---|---|---|---|---|\n"
-        f"| {dt.date.today()} | {memory.machine()} | {res['product']} | 2 × {res['size']}² float32 | "
-        f"**{res['peak_rss_mib']:.0f} MiB** | {res['wall_s']:.0f} s |\n\n"
-        f"Class areas of that run: `{json.dumps(res['statistics'], ensure_ascii=False)}`\n{MARK}\n"
+        f"{MARK}\n## Peak memory of products on 10980 × 10980 inputs\n\n"
+        f"_measured {dt.date.today()} with `python -m benchmarks memory` on {memory.machine()}_\n\n"
+        f"benchmarks/memory.py writes synthetic full-tile scenes (Sentinel-1 VV+VH σ0 dB float32 at 10 m; Sentinel-2 L2A "
+        f"reflectance float32, B02 B03 B04 B08 at 10 m, B8A B11 B12 and SCL at 20 m as in the real product) into a temporary "
+        f"catalog, then builds each product through `products.build.build_product` in a fresh process (2 dask threads, "
+        f"GDAL_CACHEMAX={memory.GDAL_CACHEMAX_MB} MB); peak RSS from `getrusage(RUSAGE_SELF).ru_maxrss`, wall time of the "
+        f"build (read, compute, COG write with overviews, class areas, catalog item). Limit: 2 GB (2048 MiB).\n\n"
+        f"| product | inputs | peak RSS | wall time |\n|---|---|---:|---:|\n{rows}\n"
+        f"Class areas per product (hectares) are in each run's JSON output.{gdal_cache_note}\n{MARK}\n"
     )
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n\nMeasured, never asserted in tests.\n\n"
     if text.count(MARK) >= 2:
@@ -45,21 +47,34 @@ def _record(res: dict) -> None:
 
 def main() -> None:
     import sys
+    import tempfile
 
     if len(sys.argv) > 1 and sys.argv[1] == "tiles":
         from benchmarks import tiles
 
         sys.exit(tiles.main(sys.argv[2:]))
-    ap = argparse.ArgumentParser(prog="python -m benchmarks")
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description="Peak memory and wall time of product builds on full-tile synthetic inputs.")
     ap.add_argument("name", nargs="?", default="memory", choices=["memory"])
-    ap.add_argument("--size", type=int, default=memory.SIZE)
-    ap.add_argument("--product", default="flood-sar")
+    ap.add_argument("--size", type=int, default=memory.SIZE, help="Side of the input scenes in 10 m pixels (default: a Sentinel-2 tile, 10980).")
+    ap.add_argument("--product", action="append", choices=sorted(memory.PRODUCT_INPUTS), help="Product to build (repeatable; default: all).")
+    ap.add_argument("--data-dir", type=Path, help="Keep and reuse the synthetic inputs here (default: a temporary directory).")
     ap.add_argument("--no-record", action="store_true", help="Print only; do not update docs/benchmarks.md.")
     a = ap.parse_args()
-    res = memory.run(a.product, size=a.size)
-    print(json.dumps(res, ensure_ascii=False))
-    if not a.no_record and a.size == memory.SIZE:
-        _record(res)
+    products = a.product or list(memory.PRODUCT_INPUTS)
+    data_dir = a.data_dir or Path(tempfile.mkdtemp(prefix="hpgeo-bench-"))
+    results = []
+    try:
+        for name in products:
+            res = memory.run(name, size=a.size, data_dir=data_dir)
+            print(json.dumps(res, ensure_ascii=False), flush=True)
+            results.append(res)
+    finally:
+        if a.data_dir is None:
+            import shutil
+
+            shutil.rmtree(data_dir, ignore_errors=True)
+    if not a.no_record and a.size == memory.SIZE and len(results) == len(memory.PRODUCT_INPUTS):
+        _record(results)
 
 
 if __name__ == "__main__":

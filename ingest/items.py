@@ -96,6 +96,8 @@ class RasterAsset:
             d["eo:bands"] = [eb]
         if b.polarization:
             d["sar:polarizations"] = [b.polarization]
+        if b.categorical:
+            d["hpgeo:categorical"] = True  # class codes / bit masks: nearest-neighbour resampling only
         d.update(self.extra)
         return d
 

@@ -26,7 +26,7 @@ from products.compute import dask_context
 from products.errors import InvalidInputs
 from products.registry import Algorithm, get
 
-__all__ = ["build_product", "rebuild", "provenance_hash", "product_collection", "load_asset"]
+__all__ = ["build_product", "rebuild", "provenance_hash", "product_collection", "load_asset", "asset_is_categorical", "item_grid"]
 
 log = logging.getLogger(__name__)
 
@@ -53,28 +53,66 @@ def product_collection(alg: Algorithm) -> dict[str, Any]:
     return c
 
 
-def load_asset(item: dict[str, Any], asset: str, data_dir: Path, chunks: int = CHUNK) -> Any:
-    """Open one asset as a lazy (dask) DataArray (y, x) with its CRS; nodata → NaN for float bands."""
+_INT_TYPES = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64"}
+
+
+def asset_is_categorical(asset: Mapping[str, Any]) -> bool:
+    """True for class maps and bit masks (SCL, QA): they are resampled by nearest neighbour, never interpolated.
+
+    Explicit when the asset says so (``hpgeo:categorical``, ``classification:*``); otherwise an integer band
+    with no spectral or polarisation description and no scale/offset (a class code, not a measurement).
+    """
+    if "hpgeo:categorical" in asset:
+        return bool(asset["hpgeo:categorical"])
+    if "classification:classes" in asset or "classification:bitfields" in asset:
+        return True
+    rb = (asset.get("raster:bands") or [{}])[0]
+    measured = "eo:bands" in asset or "sar:polarizations" in asset or "scale" in rb or "offset" in rb
+    return rb.get("data_type") in _INT_TYPES and not measured
+
+
+def load_asset(
+    item: dict[str, Any], asset: str, data_dir: Path, chunks: int = CHUNK, like: Grid | None = None, categorical: bool | None = None
+) -> Any:
+    """Open one asset as a lazy (dask) DataArray (y, x) with its CRS; nodata → NaN for float bands.
+
+    With ``like``, the asset is read on that grid through a GDAL warped VRT (nearest neighbour for
+    categorical assets, bilinear otherwise), still chunk by chunk: no stage holds the whole band.
+    """
+    import rasterio
     import rioxarray
+    from rasterio.enums import Resampling
+    from rasterio.vrt import WarpedVRT
 
     if asset not in item["assets"]:
         raise InvalidInputs(f"item {item['id']!r} has no asset {asset!r} (has: {', '.join(item['assets'])})")
     href = resolve_href(item["assets"][asset]["href"], data_dir)
-    da = rioxarray.open_rasterio(href, chunks={"x": chunks, "y": chunks}, masked=False, lock=False).squeeze("band", drop=True)
+    opts = dict(chunks={"x": chunks, "y": chunks}, masked=False, lock=False)
+    da = None
+    if like is not None:
+        with rasterio.open(href) as src:
+            if Grid.from_dataset(src) != like:
+                if categorical is None:
+                    categorical = asset_is_categorical(item["assets"][asset])
+                rs = Resampling.nearest if categorical else Resampling.bilinear
+                with WarpedVRT(src, crs=like.crs, transform=like.transform, width=like.width, height=like.height,
+                               resampling=rs, src_nodata=src.nodata, nodata=src.nodata) as vrt:
+                    da = rioxarray.open_rasterio(vrt, **opts)
+    if da is None:
+        da = rioxarray.open_rasterio(href, **opts)
+    da = da.squeeze("band", drop=True)
     nd = da.rio.nodata
     if nd is not None and np.dtype(da.dtype).kind == "f" and not np.isnan(nd):
         da = da.where(da != nd)
     return da
 
 
-def _align(reference: Any, other: Any, categorical: bool) -> tuple[Any, bool]:
-    """Put ``other`` on ``reference``'s grid if it differs (explicitly, and recorded in provenance)."""
-    from rasterio.enums import Resampling
+def item_grid(item: dict[str, Any], asset: str, data_dir: Path) -> Grid:
+    """The grid of one asset's file, read from its header."""
+    import rasterio
 
-    if Grid.from_dataarray(reference) == Grid.from_dataarray(other):
-        return other, False
-    out = other.rio.reproject_match(reference, resampling=Resampling.nearest if categorical else Resampling.bilinear)
-    return out.chunk({"x": CHUNK, "y": CHUNK}), True
+    with rasterio.open(resolve_href(item["assets"][asset]["href"], data_dir)) as src:
+        return Grid.from_dataset(src)
 
 
 def build_product(
@@ -148,12 +186,12 @@ def _build(
         for asset in spec.assets:
             if asset not in items[spec.role]["assets"]:
                 continue
-            da = load_asset(items[spec.role], asset, data_dir)
             if ref is None:
-                ref = da
+                da = ref = load_asset(items[spec.role], asset, data_dir)
+                ref_grid = Grid.from_dataarray(ref)
             else:
-                da, changed = _align(ref, da, categorical=False)
-                if changed:
+                da = load_asset(items[spec.role], asset, data_dir, like=ref_grid)
+                if item_grid(items[spec.role], asset, data_dir) != ref_grid:
                     resampled.append(f"{spec.role}/{asset}")
             loaded[spec.role][asset] = da
     outputs = alg.run(loaded, p)

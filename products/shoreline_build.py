@@ -29,7 +29,7 @@ from geo.crs import WGS84
 from geo.grid import Grid
 from ingest.items import EXT, RasterAsset, iso, raster_item, resolve_href
 from ingest.scene import BandInfo
-from products.build import load_asset, product_collection, provenance_hash
+from products.build import item_grid, load_asset, product_collection, provenance_hash
 from products.errors import InvalidInputs
 from products.registry import get
 from products.shoreline import ShorelineAnalysis
@@ -158,9 +158,7 @@ def _when(item: dict[str, Any]) -> dt.datetime:
 
 
 def _stack(items: list[dict[str, Any]], bands: tuple[str, ...], data_dir: Path) -> tuple[dict[str, xr.DataArray], list[str]]:
-    """Each band of every item on the first item's B03 grid, stacked along ``time`` (lazy)."""
-    from rasterio.enums import Resampling
-
+    """Each band of every item on the first item's B03 grid, stacked along ``time`` (lazy, warped chunk by chunk)."""
     ref = load_asset(items[0], "B03", data_dir)
     ref_grid = Grid.from_dataarray(ref)
     out: dict[str, list[xr.DataArray]] = {b: [] for b in bands}
@@ -171,10 +169,8 @@ def _stack(items: list[dict[str, Any]], bands: tuple[str, ...], data_dir: Path) 
                 if b == "SCL":
                     continue
                 raise InvalidInputs(f"shoreline: item {it['id']!r} has no band {b}")
-            da = load_asset(it, b, data_dir)
-            if Grid.from_dataarray(da) != ref_grid:
-                rs = Resampling.nearest if b == "SCL" else Resampling.bilinear
-                da = da.rio.reproject_match(ref, resampling=rs)
+            da = load_asset(it, b, data_dir, like=ref_grid, categorical=True if b == "SCL" else None)
+            if item_grid(it, b, data_dir) != ref_grid:
                 resampled.append(f"{it['id']}/{b}")
             da = da.assign_coords(x=ref.x, y=ref.y)
             out[b].append(da.expand_dims(time=[np.datetime64(_when(it).replace(tzinfo=None), "ns")]).assign_coords(item=("time", [it["id"]])))
