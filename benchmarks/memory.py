@@ -49,8 +49,10 @@ PRODUCT_INPUTS: dict[str, dict[str, str]] = {
     "burn-severity": {"post": "s2-post", "pre": "s2-pre"},
     "mangrove": {"scene": "s2-post", "before": "s2-pre"},
     "landcover": {"scene": "s2-post"},
+    "shoreline": {"t00": "s2-pre", "t01": "s2-mid", "t02": "s2-post"},  # a series: products.shoreline_build.build_shoreline
 }
-SCENES = {"s1-post": ("sentinel-1-grd", 0), "s1-pre": ("sentinel-1-grd", 1), "s2-post": ("sentinel-2-l2a", 2), "s2-pre": ("sentinel-2-l2a", 3)}
+SCENES = {"s1-post": ("sentinel-1-grd", 0), "s1-pre": ("sentinel-1-grd", 1), "s2-post": ("sentinel-2-l2a", 2), "s2-pre": ("sentinel-2-l2a", 3),
+          "s2-mid": ("sentinel-2-l2a", 4)}
 
 
 def _rows(size: int, r0: int, h: int, seed: int) -> np.ndarray:
@@ -64,7 +66,8 @@ def _rows(size: int, r0: int, h: int, seed: int) -> np.ndarray:
     cls = np.where((cols // period) % 3 == 0, 2, 1)  # 1 vegetation, 2 bare
     if seed % 2 == 0:
         cls = np.where((abs(rows - size * 0.3) < size * 0.08) & (abs(cols - size * 0.3) < size * 0.08), 3, cls)  # burnt
-    cls = np.where((cols > size * 0.6) | stripe, 0, cls)  # 0 water
+    coast = 0.6 - 0.003 * {3: 2, 4: 1}.get(seed, 0)  # the Sentinel-2 coast moves east from pre to mid to post
+    cls = np.where((cols > size * coast) | stripe, 0, cls)  # 0 water
     if seed == 0:  # thin elongated dark streaks on the sea (oil-slick-like)
         cls = np.where((cols > size * 0.7) & (cols < size * 0.9) & (rows % max(size // 6, 1) < max(size // 500, 2)), 4, cls)
     return cls.astype(np.uint8)
@@ -129,7 +132,7 @@ def write_scene(data_dir: Path, key: str, size: int = SIZE) -> tuple[str, str]:
             bands.append((b, BandInfo(b, f"{b} surface reflectance", unit="1", common_name=b, nodata=float("nan")), "float32", fill, 1 if b in S2_10M else 2))
         scl = np.array([S2_SPECTRA[c][1] for c in ("water", "vegetation", "bare", "burnt", "water")], np.uint8)
         bands.append(("SCL", BandInfo("SCL", "Scene classification (L2A)", nodata=0, categorical=True), "uint8", lambda r0, h: scl[_rows(size, r0, h, seed)], 2))
-        when = dt.datetime(2025, 9, 16 if seed == 2 else 1, 3, 30, tzinfo=dt.timezone.utc)
+        when = dt.datetime(2025, 9, {2: 16, 3: 1, 4: 8}[seed], 3, 30, tzinfo=dt.timezone.utc)
     for name, info, dtype, fill, factor in bands:
         path = data_dir / rel / f"{name}.tif"
         _write(path, size, dtype, info.nodata, fill, factor)
@@ -156,7 +159,12 @@ def _child(data_dir: str, product: str, roles_json: str) -> None:
     cat = Catalog.open(f"sqlite:///{Path(data_dir) / 'catalog.db'}")
     t0 = time.perf_counter()
     with dask.config.set(scheduler="threads", num_workers=2):
-        item = build_product(product, roles, {}, catalog=cat, data_dir=Path(data_dir), force=True)
+        if product == "shoreline":
+            from products.shoreline_build import build_shoreline
+
+            item = build_shoreline(list(roles.values()), {}, catalog=cat, data_dir=Path(data_dir), force=True)
+        else:
+            item = build_product(product, roles, {}, catalog=cat, data_dir=Path(data_dir), force=True)
     wall = time.perf_counter() - t0
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"peak_rss_mib": round(peak_kib / 1024, 1), "wall_s": round(wall, 1), "item": item["id"] if item else None,
