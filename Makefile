@@ -30,7 +30,8 @@ test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
 
 bench: install
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks memory
+	$(BIN)/python -m benchmarks tiles
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
