@@ -24,6 +24,9 @@ from geo.grid import Grid
 __all__ = ["write_cog", "validate_cog", "dataarray_to_cog"]
 
 _TMP_SUFFIX = ".hpgeo-tmp"
+# chunks computed together per write step (2 = the embedded threaded scheduler's 2 workers on the reference machine);
+# more per step means more parallelism and more memory
+WRITE_BATCH = 2
 
 
 def validate_cog(path: str | os.PathLike) -> None:
@@ -101,14 +104,18 @@ def dataarray_to_cog(
             return
         import dask
 
-        # one row of the array's own chunks at a time, computed together (in parallel) and written:
-        # no rechunking, so each chunk (and any overlap it needs) is computed exactly once
+        # the array's own chunks (no rechunking), WRITE_BATCH of them at a time along each row, computed
+        # together (in parallel) and written: peak memory is a few chunks and their inputs, whatever the size
         data = data.rechunk({0: data.shape[0]})
         rows, cols = _offsets(data.chunks[1]), _offsets(data.chunks[2])
+        step = max(int(WRITE_BATCH), 1)
         for yi, ys in enumerate(rows):
-            blocks = dask.compute(*[data.blocks[0, yi, xi] for xi in range(len(cols))])
-            for xs, block in zip(cols, blocks):
-                ds.write(np.asarray(block), window=rasterio.windows.Window(xs[0], ys[0], xs[1] - xs[0], ys[1] - ys[0]))
+            for x0 in range(0, len(cols), step):
+                xis = range(x0, min(x0 + step, len(cols)))
+                blocks = dask.compute(*[data.blocks[0, yi, xi] for xi in xis])
+                for xi, block in zip(xis, blocks):
+                    xs = cols[xi]
+                    ds.write(np.asarray(block), window=rasterio.windows.Window(xs[0], ys[0], xs[1] - xs[0], ys[1] - ys[0]))
 
     return _write_atomic(dst, profile, fill, band_names, tags, overview_resampling, compress, blocksize)
 

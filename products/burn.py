@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from products.errors import InvalidInputs
 from products.optical import _georef, normalized_difference, scl_valid
+from products.compute import isin, sum_by_chunk_rows
 from products.registry import Algorithm, InputSpec, OutputSpec, register
 
 __all__ = ["BURN_CLASSES", "DNBR_BREAKS", "nbr", "dnbr", "severity_classes", "BurnParams", "BurnSeverity"]
@@ -92,7 +93,7 @@ def _nbr_of(bands: Mapping[str, xr.DataArray], nir_band: str, mask_water: bool =
     if "SCL" in bands:
         x = x.where(scl_valid(bands["SCL"]))
         if mask_water:
-            x = x.where(np.round(bands["SCL"].astype(np.float32)) != SCL_WATER)
+            x = x.where(bands["SCL"].astype(np.float32).round() != SCL_WATER)
     return x, nir
 
 
@@ -123,7 +124,7 @@ class BurnSeverity(Algorithm):
         pre, _nir_pre = _nbr_of(inputs["pre"], params.nir_band, params.mask_water)
         d = _georef(dnbr(pre, post), inputs["post"][nir_post])
         sev = _georef(severity_classes(d), d)
-        dn = _georef(xr.where(np.isfinite(d), np.round(d.clip(-2000, 2000)), DNBR_NODATA).astype(np.int16), d)
-        burned = sev.isin([4, 5, 6, 7])
-        sev.attrs["hpgeo:diagnostics"] = {"nir_band": nir_post, "burned_pixels": int(burned.sum())}
+        dn = _georef(xr.where(np.isfinite(d), d.clip(-2000, 2000).round(), DNBR_NODATA).astype(np.int16), d)
+        burned = isin(sev, (4, 5, 6, 7))
+        sev.attrs["hpgeo:diagnostics"] = {"nir_band": nir_post, "burned_pixels": int(sum_by_chunk_rows(burned))}
         return {"severity": sev, "dnbr": dn}

@@ -164,7 +164,7 @@ def ensemble_flood(
     cls = xr.where(permanent, PERMANENT, NOT_WATER)
     cls = xr.where(flood & ~permanent, FLOOD, cls)
     cls = xr.where(ok, cls, NODATA).astype(np.uint8)
-    lik = xr.where(ok, np.round(100 * mean_like.fillna(0)), LIKELIHOOD_NODATA).astype(np.uint8)
+    lik = xr.where(ok, (100 * mean_like.fillna(0)).round(), LIKELIHOOD_NODATA).astype(np.uint8)
     cls, lik = _persist_small(cls, lik)
     return _georef(cls, post_db), _georef(lik, post_db), diag
 

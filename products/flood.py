@@ -108,17 +108,29 @@ def _tile_histograms(x: xr.DataArray, tile: int, edges: np.ndarray) -> np.ndarra
     """(ny, nx, nbins) histograms of tiles of ``x`` (lazy per tile for dask input)."""
     import dask.array as da
 
+    from products.compute import compute_by_chunk_rows
+
     data = x.data
-    arr = data.rechunk((tile, tile)) if hasattr(data, "dask") else da.from_array(np.asarray(data), chunks=(tile, tile))
+    if not hasattr(data, "dask"):
+        arr = da.from_array(np.asarray(data), chunks=(tile, tile))
+    elif all(c % tile == 0 for cs in data.chunks for c in cs[:-1]):
+        arr = data  # chunks are whole tiles: histogram the tiles inside each chunk, no rechunk
+    else:
+        arr = data.rechunk((tile, tile))
     nb = len(edges) - 1
 
     def block_hist(b: np.ndarray) -> np.ndarray:
-        v = b[np.isfinite(b)]
-        c, _ = np.histogram(np.clip(v, edges[0], edges[-1] - 1e-6), bins=edges)
-        return c.reshape(1, 1, nb)
+        ny, nx = -(-b.shape[0] // tile), -(-b.shape[1] // tile)
+        out = np.zeros((ny, nx, nb), np.int64)
+        for j in range(ny):
+            for i in range(nx):
+                t = b[j * tile : (j + 1) * tile, i * tile : (i + 1) * tile]
+                v = t[np.isfinite(t)]
+                out[j, i], _ = np.histogram(np.clip(v, edges[0], edges[-1] - 1e-6), bins=edges)
+        return out
 
-    chunks = (tuple(1 for _ in arr.chunks[0]), tuple(1 for _ in arr.chunks[1]), (nb,))
-    return np.asarray(arr.map_blocks(block_hist, new_axis=2, chunks=chunks, dtype=np.int64).compute())
+    chunks = (tuple(-(-c // tile) for c in arr.chunks[0]), tuple(-(-c // tile) for c in arr.chunks[1]), (nb,))
+    return compute_by_chunk_rows(arr.map_blocks(block_hist, new_axis=2, chunks=chunks, dtype=np.int64))
 
 
 def split_based_threshold(

@@ -27,6 +27,7 @@ import xarray as xr
 from pydantic import BaseModel, Field
 
 from products.errors import InsufficientCoverage, ThresholdUnreliable
+from products.compute import isin, sum_by_chunk_rows
 from products.registry import Algorithm, InputSpec, OutputSpec, register
 from products.sar import otsu_threshold
 
@@ -74,8 +75,8 @@ def scl_valid(scl: xr.DataArray) -> xr.DataArray:
     rounded to the nearest class first.
     """
     s = scl.astype(np.float32)
-    r = np.round(s)
-    return np.isfinite(s) & ~r.isin(list(INVALID_SCL))
+    r = s.round()  # the method: np.round on a DataArray computes it eagerly
+    return np.isfinite(s) & ~isin(r, INVALID_SCL)
 
 
 def index_otsu(index: xr.DataArray, bin_width: float = 0.01, min_pixels: int = 1000) -> tuple[float, float]:
@@ -106,7 +107,7 @@ def optical_water(
     if valid is not None:
         ok = ok & valid
     idx = idx.where(ok)
-    n_valid = int(ok.sum())
+    n_valid = int(sum_by_chunk_rows(ok))
     frac = n_valid / max(int(np.prod(idx.shape)), 1)
     if frac < p.min_valid_fraction:
         raise InsufficientCoverage(f"only {frac:.1%} of the scene is clear (need {p.min_valid_fraction:.0%}) for optical water")

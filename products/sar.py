@@ -68,8 +68,16 @@ def histogram(x: xr.DataArray, lo: float, hi: float, bin_width: float) -> tuple[
     if hasattr(data, "dask"):
         import dask.array as da
 
-        counts, _ = da.histogram(data[da.isfinite(data)], bins=edges)
-        counts = counts.compute()
+        from products.compute import compute_by_chunk_rows
+
+        nb = len(edges) - 1
+
+        def block_hist(b: np.ndarray) -> np.ndarray:
+            return np.histogram(b[np.isfinite(b)], bins=edges)[0].reshape((1,) * b.ndim + (nb,))
+
+        chunks = tuple(tuple(1 for _ in c) for c in data.chunks) + ((nb,),)
+        parts = data.map_blocks(block_hist, new_axis=data.ndim, chunks=chunks, dtype=np.int64)
+        counts = compute_by_chunk_rows(parts).reshape(-1, nb).sum(axis=0)
     else:
         arr = np.asarray(data)
         counts, _ = np.histogram(arr[np.isfinite(arr)], bins=edges)

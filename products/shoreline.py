@@ -47,6 +47,7 @@ from pydantic import BaseModel, Field, field_validator
 from shapely.geometry import LineString, MultiLineString
 
 from products.errors import InsufficientCoverage, InvalidInputs
+from products.compute import isin
 from products.registry import Algorithm, InputSpec, OutputSpec, register
 from products.sar import otsu_threshold
 from products.shoreline_transects import Transect, TransectStats, chainages, change_statistics, make_transects, smooth_baseline
@@ -511,7 +512,7 @@ class Shoreline(Algorithm):
             m = None
             if "SCL" in sc:
                 scl = sc["SCL"].isel(time=i)
-                m = scl.fillna(0).astype(int).isin(CLOUD_SCL)
+                m = isin(scl.fillna(0).astype(int), CLOUD_SCL)
             masks.append(m)
         baseline = None
         if params.baseline_wgs84:

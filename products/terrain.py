@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 from pydantic import BaseModel, Field
 
+from products.compute import sum_by_chunk_rows
 from products.errors import InvalidInputs
 
 __all__ = ["TerrainParams", "slope_aspect", "shadow_layover", "terrain_exclusion"]
@@ -97,8 +98,8 @@ def terrain_exclusion(dem: xr.DataArray, params: TerrainParams | None = None) ->
         excl = excl | (dem > p.max_elevation_m)
     excl = excl & np.isfinite(dem)
     diag = {
-        "excluded_steep_pixels": int(steep.sum()),
-        "excluded_shadow_pixels": int(shadow.sum()),
-        "excluded_layover_pixels": int(layover.sum()),
+        "excluded_steep_pixels": int(sum_by_chunk_rows(steep)),
+        "excluded_shadow_pixels": int(sum_by_chunk_rows(shadow)),
+        "excluded_layover_pixels": int(sum_by_chunk_rows(layover)),
     }
     return excl, diag
