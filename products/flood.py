@@ -200,7 +200,7 @@ def water_posterior(x: xr.DataArray, s: ClassStats) -> xr.DataArray:
         return -0.5 * ((v - mu) / sd) ** 2 - np.log(sd)
 
     d = logpdf(x, s.mean_land, s.std_land) - logpdf(x, s.mean_water, s.std_water)
-    p = 1.0 / (1.0 + np.exp(np.clip(d, -50, 50)))
+    p = 1.0 / (1.0 + np.exp(d.clip(-50, 50)))  # the method: np.clip on a DataArray computes it eagerly
     p = xr.where(x <= s.mean_water, 1.0, xr.where(x >= s.mean_land, 0.0, p))
     return p.where(np.isfinite(x)).astype(np.float32)
 

@@ -97,6 +97,10 @@ def test_scl_warped_by_nearest_neighbour_stays_lazy(bench_catalog):
         from products.burn import _nbr_of
 
         nbr, _ = _nbr_of({b: load_asset(item, b, d, chunks=128, like=Grid.from_dataarray(ref)) for b in ("B8A", "B12", "SCL")}, "auto")
+        from products.flood import ClassStats, water_posterior
+
+        post = water_posterior(nbr, ClassStats(threshold=0.0, mean_water=-0.5, std_water=0.1, mean_land=0.5, std_land=0.1, fraction_water=0.5, eta=0.9))
     assert c.n == 0, "building the mask/index graph computed data eagerly"
+    assert hasattr(post.data, "dask")
     assert hasattr(ok.data, "dask") and hasattr(nbr.data, "dask")
     assert bool(ok.all())
