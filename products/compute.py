@@ -39,15 +39,16 @@ def dask_context(address: str | None) -> Iterator[str]:
         yield address
 
 
-def compute_by_chunk_rows(arr: Any) -> np.ndarray:
-    """Compute a dask array one row of chunks (along its first axis) at a time and concatenate.
+def compute_by_chunk_rows(arr: Any, axis: int = 0) -> np.ndarray:
+    """Compute a dask array one row of chunks (along ``axis``) at a time and concatenate.
 
     Peak memory is then bounded by one row of chunks and the overlaps it needs, whatever the
     number of rows; one ``compute`` of a whole reduction lets the threaded scheduler read ahead.
     """
     if not hasattr(arr, "dask"):
         return np.asarray(arr)
-    return np.concatenate([np.asarray(arr.blocks[i].compute()) for i in range(arr.numblocks[0])], axis=0)
+    lead = (slice(None),) * axis
+    return np.concatenate([np.asarray(arr.blocks[lead + (i,)].compute()) for i in range(arr.numblocks[axis])], axis=axis)
 
 
 def sum_by_chunk_rows(arr: Any) -> Any:

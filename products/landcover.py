@@ -92,7 +92,11 @@ def feature_stack(blue: xr.DataArray, green: xr.DataArray, red: xr.DataArray, ni
 
 def feature_table(features: xr.DataArray | np.ndarray) -> np.ndarray:
     """(feature, y, x) → (pixels, feature) float32 rows (computes dask input)."""
-    arr = np.asarray(features.values if isinstance(features, xr.DataArray) else features, dtype=np.float32)
+    if isinstance(features, xr.DataArray):
+        from products.compute import compute_by_chunk_rows
+
+        features = compute_by_chunk_rows(features.data, axis=1)  # (feature, y, x): one row of chunks at a time
+    arr = np.asarray(features, dtype=np.float32)
     return arr.reshape(arr.shape[0], -1).T
 
 
