@@ -28,8 +28,7 @@ as exact fixed-point window sums, so the classes do not depend on the chunking. 
 tables (the labels on the chunks' edges; per-object pixel count, coordinate sums and moments, boundary
 pixels, contrast sum), from which step 4 is decided; the class raster is returned lazily and
 recomputed chunk by chunk when written. Four passes over the input: histogram, water bodies, dark-spot
-tables, classes. Peak RSS ≈ 1.5 GiB on a 10980² scene (2048-px chunks, two threads, GDAL cache 256 MB),
-of which ≈ 1.1 GiB is already reached by the Lee filter + histogram pass shared with flood-sar.
+tables, classes. Peak RSS on a 10980² scene: docs/benchmarks.md (``python -m benchmarks memory``).
 """
 
 from __future__ import annotations
