@@ -110,13 +110,19 @@ def train_random_forest(X: np.ndarray, y: np.ndarray, **overrides: Any) -> Any:
     return RandomForestClassifier(**(RF_PARAMS | overrides), n_jobs=1).fit(X[ok], y[ok])
 
 
+PREDICT_ROWS = 1 << 18  # pixels per classifier call: bounds the (pixels × clusters/trees) temporaries per chunk
+
+
 def _predict_block(block: np.ndarray, model: Any) -> np.ndarray:
     nf, ny, nx = block.shape
     rows = block.reshape(nf, -1).T
-    ok = np.all(np.isfinite(rows), axis=1)
     out = np.full(rows.shape[0], NODATA, np.uint8)
-    if ok.any():
-        out[ok] = np.asarray(model.predict(rows[ok])).astype(np.uint8)
+    for r0 in range(0, rows.shape[0], PREDICT_ROWS):
+        part = rows[r0 : r0 + PREDICT_ROWS]
+        ok = np.all(np.isfinite(part), axis=1)
+        if ok.any():
+            o = out[r0 : r0 + PREDICT_ROWS]
+            o[ok] = np.asarray(model.predict(part[ok])).astype(np.uint8)
     return out.reshape(ny, nx)
 
 
