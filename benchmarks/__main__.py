@@ -6,43 +6,30 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from pathlib import Path
 
-from benchmarks import memory
+from benchmarks import memory, write_section
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-MARK = "<!-- memory-benchmark -->"
+MEMORY_TITLE = "Peak memory of products on 10980 × 10980 inputs"
 
 
-def _record(results: list[dict], gdal_cache_note: str = "") -> None:
-    """Replace the memory section of docs/benchmarks.md (written atomically)."""
+def _record(results: list[dict]) -> None:
+    """Replace the memory section of docs/benchmarks.md."""
     rows = "".join(
         f"| {r['product']} | {r['inputs']} | **{r['peak_rss_mib']:.0f} MiB** | {r['wall_s']:.0f} s |\n" for r in results
     )
-    section = (
-        f"{MARK}\n## Peak memory of products on 10980 × 10980 inputs\n\n"
-        f"_measured {dt.date.today()} with `python -m benchmarks memory` on {memory.machine()}_\n\n"
+    body = (
+        f"Machine: {memory.machine()}.\n\n"
         f"benchmarks/memory.py writes synthetic full-tile scenes (Sentinel-1 VV+VH σ0 dB float32 at 10 m; Sentinel-2 L2A "
         f"reflectance float32, B02 B03 B04 B08 at 10 m, B8A B11 B12 and SCL at 20 m as in the real product) into a temporary "
         f"catalog, then builds each product through `products.build.build_product` in a fresh process (2 dask threads, "
         f"GDAL_CACHEMAX={memory.GDAL_CACHEMAX_MB} MB); peak RSS from `getrusage(RUSAGE_SELF).ru_maxrss`, wall time of the "
         f"build (read, compute, COG write with overviews, class areas, catalog item). Limit: 2 GB (2048 MiB).\n\n"
         f"| product | inputs | peak RSS | wall time |\n|---|---|---:|---:|\n{rows}\n"
-        f"Class areas per product (hectares) are in each run's JSON output.{gdal_cache_note}\n{MARK}\n"
+        f"Class areas per product (hectares) are in each run's JSON output.\n"
     )
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n\nMeasured, never asserted in tests.\n\n"
-    if text.count(MARK) >= 2:
-        a, rest = text.split(MARK, 1)
-        _, b = rest.split(MARK, 1)
-        text = a + section.rstrip("\n") + b
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    tmp = DOC.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(DOC)
+    write_section(MEMORY_TITLE, body, "python -m benchmarks memory")
 
 
 def main() -> None:

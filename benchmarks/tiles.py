@@ -24,6 +24,8 @@ from pathlib import Path
 import httpx
 import morecantile
 
+from benchmarks import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -102,23 +104,6 @@ def run(data_dir: Path, workers: int) -> str:
     )
 
 
-def write_section(title: str, body: str, path: Path = ROOT / "docs" / "benchmarks.md") -> None:
-    """Replace (or append) the section ``## title`` of docs/benchmarks.md, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\nMeasured with `make bench`; each section says how.\n"
-    stamp = time.strftime("%Y-%m-%d")
-    section = f"## {title}\n\n_measured {stamp} with `python -m benchmarks.{title.split()[0].lower()}`_\n\n{body}\n"
-    head, sep, rest = text.partition(f"## {title}\n")
-    if sep:
-        nxt = rest.find("\n## ")
-        text = head + section + (rest[nxt + 1 :] if nxt >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.tiles", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", type=Path, default=None, help="Demo data directory to build or reuse (default: a temp dir).")
@@ -130,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as d:
             body = run(Path(d), a.workers)
     print(body)
-    write_section("Tiles", body)
+    write_section("Tiles", body, "python -m benchmarks.tiles")
     return 0
 
 

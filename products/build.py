@@ -26,7 +26,7 @@ from products.compute import dask_context
 from products.errors import InvalidInputs
 from products.registry import Algorithm, get
 
-__all__ = ["build_product", "rebuild", "provenance_hash", "product_collection", "load_asset", "asset_is_categorical", "item_grid"]
+__all__ = ["build_product", "rebuild", "provenance_hash", "product_collection", "load_asset", "load_inputs", "asset_is_categorical", "item_grid"]
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,36 @@ def item_grid(item: dict[str, Any], asset: str, data_dir: Path) -> Grid:
         return Grid.from_dataset(src)
 
 
+def load_inputs(
+    alg: Algorithm, items: Mapping[str, dict[str, Any]], data_dir: Path, chunks: int = CHUNK
+) -> tuple[dict[str, dict[str, Any]], Grid, list[str]]:
+    """Each declared asset of each input item, lazily, on the grid of the first one.
+
+    Returns ({role: {asset: DataArray}}, that grid, the "role/asset" inputs that were warped onto it).
+    """
+    loaded: dict[str, dict[str, Any]] = {}
+    ref_grid: Grid | None = None
+    resampled: list[str] = []
+    for spec in alg.inputs:
+        if spec.role not in items:
+            continue
+        loaded[spec.role] = {}
+        for asset in spec.assets:
+            if asset not in items[spec.role]["assets"]:
+                continue
+            if ref_grid is None:
+                da = load_asset(items[spec.role], asset, data_dir, chunks)
+                ref_grid = Grid.from_dataarray(da)
+            else:
+                da = load_asset(items[spec.role], asset, data_dir, chunks, like=ref_grid)
+                if item_grid(items[spec.role], asset, data_dir) != ref_grid:
+                    resampled.append(f"{spec.role}/{asset}")
+            loaded[spec.role][asset] = da
+    if ref_grid is None:
+        raise InvalidInputs(f"{alg.name}: the input items have none of the assets it reads")
+    return loaded, ref_grid, resampled
+
+
 def build_product(
     name: str,
     inputs: Mapping[str, tuple[str, str]],
@@ -175,27 +205,8 @@ def _build(
     extra_properties: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     name = alg.name
-    # load inputs lazily, on the grid of the first input
-    loaded: dict[str, dict[str, Any]] = {}
-    ref = None
-    resampled: list[str] = []
-    for spec in alg.inputs:
-        if spec.role not in items:
-            continue
-        loaded[spec.role] = {}
-        for asset in spec.assets:
-            if asset not in items[spec.role]["assets"]:
-                continue
-            if ref is None:
-                da = ref = load_asset(items[spec.role], asset, data_dir)
-                ref_grid = Grid.from_dataarray(ref)
-            else:
-                da = load_asset(items[spec.role], asset, data_dir, like=ref_grid)
-                if item_grid(items[spec.role], asset, data_dir) != ref_grid:
-                    resampled.append(f"{spec.role}/{asset}")
-            loaded[spec.role][asset] = da
+    loaded, ref_grid, resampled = load_inputs(alg, items, data_dir)
     outputs = alg.run(loaded, p)
-    ref_grid = Grid.from_dataarray(ref)
     for asset, da in outputs.items():
         if Grid.from_dataarray(da) != ref_grid:
             ref_grid.check_same(Grid.from_dataarray(da), f"{name} output {asset!r} and its inputs")

@@ -12,7 +12,7 @@ import pytest
 from benchmarks.memory import PRODUCT_INPUTS, SCENES, write_scene
 from geo.grid import Grid
 from ingest.catalog import Catalog
-from products.build import item_grid, load_asset
+from products.build import item_grid, load_asset, load_inputs
 from products.optical import scl_valid
 from products.registry import get
 
@@ -49,31 +49,13 @@ def bench_catalog(tmp_path_factory):
     cat.close()
 
 
-def _load(alg, roles, cat, d):
-    loaded, ref_grid = {}, None
-    for spec in alg.inputs:
-        if spec.role not in roles:
-            continue
-        item = cat.get_item(*roles[spec.role])
-        loaded[spec.role] = {}
-        for asset in spec.assets:
-            if asset not in item["assets"]:
-                continue
-            if ref_grid is None:
-                da = load_asset(item, asset, d, chunks=128)
-                ref_grid = Grid.from_dataarray(da)
-            else:
-                da = load_asset(item, asset, d, chunks=128, like=ref_grid)
-            loaded[spec.role][asset] = da
-    return loaded, ref_grid
-
-
 @pytest.mark.parametrize("name", [n for n in PRODUCT_INPUTS if n != "shoreline"])
 def test_outputs_are_lazy_and_on_the_input_grid(bench_catalog, name):
     cat, d, ids = bench_catalog
     alg = get(name)
     roles = {role: ids[key] for role, key in PRODUCT_INPUTS[name].items()}
-    loaded, ref_grid = _load(alg, roles, cat, d)
+    items = {role: cat.get_item(*ref) for role, ref in roles.items()}
+    loaded, ref_grid, _ = load_inputs(alg, items, d, chunks=128)
     outputs = alg.run(loaded, alg.parse_params({}))
     assert set(outputs) == {o.asset for o in alg.outputs}
     for asset, da in outputs.items():
