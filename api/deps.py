@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from hpgeo.settings import Settings
+from base.settings import Settings
 from ingest.catalog import Catalog
 
 __all__ = ["SettingsDep", "CatalogDep", "base_url"]

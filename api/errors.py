@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from rio_tiler.errors import TileOutsideBounds
 
-from hpgeo.errors import Conflict, Forbidden, HpgeoError, InvalidRequest, NotFound, Unauthorized, UpstreamUnavailable
+from base.errors import Conflict, Forbidden, HpgeoError, InvalidRequest, NotFound, Unauthorized, UpstreamUnavailable
 
 __all__ = ["STATUS_BY_CATEGORY", "status_for", "add_exception_handlers"]
 

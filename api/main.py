@@ -6,8 +6,8 @@ from fastapi import FastAPI
 
 from api.errors import add_exception_handlers
 from api.routes import ROUTERS
-from hpgeo import __version__
-from hpgeo.settings import Settings, get_settings
+from base import __version__
+from base.settings import Settings, get_settings
 from ingest.catalog import Catalog
 
 __all__ = ["create_app"]

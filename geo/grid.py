@@ -18,7 +18,7 @@ from shapely.geometry import Polygon, box
 from geo.crs import WGS84, norm_crs, reproject_geometry, transform_bounds
 from geo.errors import GeoError, GridMismatch
 
-__all__ = ["Grid"]
+__all__ = ["Grid", "georef"]
 
 
 @dataclass(frozen=True)
@@ -110,3 +110,14 @@ class Grid:
     def __str__(self) -> str:  # compact, for error messages
         r = self.resolution[0]
         return f"Grid({self.height}x{self.width} @ {r:g} {self.crs.to_string()}, origin=({self.transform.c:g}, {self.transform.f:g}))"
+
+
+def georef(out: Any, like: Any) -> Any:
+    """``out`` (an xarray DataArray) with ``like``'s CRS and transform written back.
+
+    ``xr.where`` and most arithmetic drop rioxarray's grid mapping; products put it back with this
+    before returning a result, so every output carries its georeferencing.
+    """
+    if like.rio.crs is None:
+        return out
+    return out.rio.write_crs(like.rio.crs).rio.write_transform(like.rio.transform())

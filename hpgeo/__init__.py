@@ -1,9 +1,11 @@
 """hpgeo: the earth-observation service of Hai Phong's 2030 space-technology plan.
 
-This package is the composition root: settings, the shared error tree and the ``hpgeo`` CLI.
-The domain lives in the top-level packages ``geo``, ``ingest``, ``products`` and ``maps``;
-``api`` is the HTTP layer.
+This package is the application shell: the ``hpgeo`` CLI and the demo pipeline. It is the only
+place that reads settings from the environment and passes them down. The shared ground (errors,
+settings, database) is ``base``; the domain lives in ``geo``, ``ingest``, ``products``, ``maps``,
+``registry`` and ``simulator``; ``api`` is the HTTP layer.
 """
 
-__version__ = "0.1.0"
+from base import __version__
+
 __all__ = ["__version__"]

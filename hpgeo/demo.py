@@ -8,11 +8,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
-from hpgeo.settings import get_settings
+from base.settings import get_settings
+from ingest.ard import write_ard
+from ingest.catalog import Catalog, SearchQuery
+from products.build import build_product
+from products.shoreline_build import build_shoreline
+from products.stats_models import item_stats
+from products.zonal import item_zonal_stats
+from simulator.hazards import HazardConfig, hazard_hash, simulate_hazards
+from simulator.scenes import SimConfig, read_simulated, scenario_hash, simulate
+from simulator.shoreline import TIDE_FILE, ShorelineSimConfig, simulate_shoreline
 
-__all__ = ["run_demo", "DemoReport", "demo_paths"]
+__all__ = ["run_demo", "DemoReport", "demo_paths", "build_demo_hazards", "build_demo_shoreline", "build_demo_land", "product_built_from"]
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +47,6 @@ def demo_paths(data_dir: Path) -> dict[str, Path]:
 
 
 def run_demo(force: bool = False, progress: Any = None, catalog: Any = None, settings: Any = None) -> DemoReport:
-    from ingest.ard import write_ard
-    from ingest.catalog import Catalog
-    from ingest.simulator import SimConfig, read_simulated, scenario_hash, simulate
-    from products.build import build_product
-
     s = settings or get_settings()
     data_dir = s.resolved_data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -82,26 +86,110 @@ def run_demo(force: bool = False, progress: Any = None, catalog: Any = None, set
         catalog=cat,
         data_dir=data_dir,
         force=force,
+        scheduler=s.dask_scheduler,
     )
     (report.products_built if built else report.products_skipped).append("flood-sar")
     if progress:
         progress.update(t3, advance=1)
-    from ingest.simulate_hazards import build_demo_hazards
-
-    hz_new, hz_same, hz_built, hz_skipped = build_demo_hazards(ids, catalog=cat, data_dir=data_dir, force=force)
+    hz_new, hz_same, hz_built, hz_skipped = build_demo_hazards(ids, catalog=cat, data_dir=data_dir, force=force, scheduler=s.dask_scheduler)
     report.scenes_written += hz_new
     report.scenes_skipped += hz_same
     report.products_built += hz_built
     report.products_skipped += hz_skipped
-    from products.shoreline_build import build_demo_shoreline
-
     sl_new, sl_same, sl_item = build_demo_shoreline(catalog=cat, data_dir=data_dir, force=force)
     report.scenes_written += sl_new
     report.scenes_skipped += sl_same
     (report.products_built if sl_item else report.products_skipped).append("shoreline")
-    from products.zonal import build_demo_land
-
-    ld_built, ld_skipped = build_demo_land(ids, catalog=cat, data_dir=data_dir, force=force)
+    ld_built, ld_skipped = build_demo_land(ids, catalog=cat, data_dir=data_dir, force=force, scheduler=s.dask_scheduler)
     report.products_built += ld_built
     report.products_skipped += ld_skipped
     return report
+
+
+def build_demo_hazards(
+    flood_ids: dict[str, tuple[str, str]], *, catalog: object, data_dir: Path, force: bool = False, scheduler: str | None = None
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The demo's hazard part: simulate + ingest the Cát Bà scenes, build water-optical, flood-ensemble
+    (on the Hải Phòng flood scenes ``flood_ids``), burn-severity, turbidity and oil-candidates.
+
+    Returns (scenes written, scenes unchanged, products built, products unchanged); idempotent.
+    """
+    raw = Path(data_dir) / "raw" / "hazards"
+    if force and (raw / "hazards.json").exists():
+        (raw / "hazards.json").unlink()
+    folders = simulate_hazards(raw)
+    h = hazard_hash(HazardConfig())
+    written: list[str] = []
+    same: list[str] = []
+    ids: dict[str, tuple[str, str]] = {}
+    for key, folder in folders.items():
+        scene = read_simulated(folder)
+        item = write_ard(scene, catalog=catalog, data_dir=Path(data_dir), source_checksum=None if force else f"{h}:{scene.id}")
+        (written if item else same).append(scene.id)
+        ids[key] = (scene.collection, scene.id)
+    jobs = [
+        ("water-optical", {"scene": flood_ids["s2_post"]}),
+        ("flood-ensemble", {"post": flood_ids["s1_post"], "pre": flood_ids["s1_pre"], "optical": flood_ids["s2_post"], "optical_pre": flood_ids["s2_pre"]}),
+        ("burn-severity", {"post": ids["s2_post"], "pre": ids["s2_pre"]}),
+        ("turbidity", {"scene": ids["s2_post"]}),
+        ("oil-candidates", {"scene": ids["s1_post"]}),
+    ]
+    built: list[str] = []
+    skipped: list[str] = []
+    for name, inputs in jobs:
+        item = build_product(name, inputs, {}, catalog=catalog, data_dir=Path(data_dir), force=force, scheduler=scheduler)
+        (built if item else skipped).append(name)
+    return written, same, built, skipped
+
+
+def build_demo_shoreline(*, catalog: Any, data_dir: Path, force: bool = False) -> tuple[list[str], list[str], dict[str, Any] | None]:
+    """The demo's shoreline: simulate the eroding coast (SIMULATED), ingest its scenes, build the product.
+
+    Returns (scene ids written, scene ids unchanged, the built item or None when current).
+    """
+    cfg = ShorelineSimConfig()
+    folders = simulate_shoreline(Path(data_dir) / "raw" / "simulated-shoreline", cfg, tides_dir=Path(data_dir) / "tides")
+    written: list[str] = []
+    skipped: list[str] = []
+    scenes: list[tuple[str, str]] = []
+    for folder in folders:
+        scene = read_simulated(folder)
+        item = write_ard(scene, catalog=catalog, data_dir=data_dir, source_checksum=None if force else f"{cfg.hash()}:{scene.id}")
+        (written if item else skipped).append(scene.id)
+        scenes.append((scene.collection, scene.id))
+    params = {"tide_series": TIDE_FILE, "beach_slope": cfg.beach_slope}
+    return written, skipped, build_shoreline(scenes, params, catalog=catalog, data_dir=data_dir, force=force)
+
+
+def product_built_from(catalog: Any, collection: str, role: str, input_id: str) -> str:
+    """Id of the newest product item in ``collection`` built with ``input_id`` as its ``role`` input."""
+    for it in catalog.search(SearchQuery.build(collections=[collection])):
+        if it["properties"].get("hpgeo:provenance", {}).get("inputs", {}).get(role, {}).get("id") == input_id:
+            return it["id"]
+    raise LookupError(f"no {collection} item built from {input_id}")
+
+
+def build_demo_land(ids: Mapping[str, tuple[str, str]], *, catalog: Any, data_dir: Path, force: bool = False, scheduler: str | None = None) -> tuple[list[str], list[str]]:
+    """Demo: land cover (k-means fallback) of both S2 scenes and its change (flooded fields turn to water),
+    mangrove gain/loss between the two S2 scenes, and statistics per built-in AOI of those and of the flood
+    product. Returns (built, skipped)."""
+    built: list[str] = []
+    skipped: list[str] = []
+    jobs = (
+        ("landcover", {"scene": ids["s2_pre"]}),
+        ("landcover", {"scene": ids["s2_post"]}),
+        ("mangrove", {"scene": ids["s2_post"], "before": ids["s2_pre"]}),
+    )
+    for name, inputs in jobs:
+        item = build_product(name, inputs, {}, catalog=catalog, data_dir=data_dir, force=force, scheduler=scheduler)
+        (built if item else skipped).append(name)
+    maps = {key: product_built_from(catalog, "land-cover", "scene", ids[key][1]) for key in ("s2_pre", "s2_post")}
+    change_inputs = {"before": ("land-cover", maps["s2_pre"]), "after": ("land-cover", maps["s2_post"])}
+    item = build_product("landcover-change", change_inputs, {}, catalog=catalog, data_dir=data_dir, force=force, scheduler=scheduler)
+    (built if item else skipped).append("landcover-change")
+    for coll in ("flood-extent", "land-cover", "mangrove-extent"):
+        for it in catalog.search(SearchQuery.build(collections=[coll], limit=1)):
+            if force or not item_stats(catalog, coll, it["id"]):
+                item_zonal_stats(catalog, coll, it["id"], data_dir=data_dir, units="aoi")
+            break  # the newest item of each collection
+    return built, skipped

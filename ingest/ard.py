@@ -167,7 +167,7 @@ def _circular09(scene: Scene, footprint: Any) -> dict[str, Any]:
 
 
 def _version() -> str:
-    from hpgeo import __version__
+    from base import __version__
 
     return __version__
 

@@ -48,7 +48,7 @@ from ingest.readers.errors import (
     UnknownRectifyMethod,
     UnsupportedProduct,
 )
-from ingest.readers.geotiff import _check
+from ingest.readers.geotiff import existing_file
 
 __all__ = ["GCP", "Residual", "RectifyResult", "METHODS", "read_gcps", "min_gcps", "validate_gcps", "fit", "rectify"]
 
@@ -291,7 +291,7 @@ def rectify(
     outside the scan are nodata (0 for integer scans, NaN for float). With ``dst=None`` only the
     fit is done (a dry run that still reports residuals and enforces ``max_rms``).
     """
-    p = _check(scan)
+    p = existing_file(scan)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a scan is not georeferenced: expected

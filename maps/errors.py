@@ -1,6 +1,6 @@
 """Errors of the maps package."""
 
-from hpgeo.errors import InvalidRequest
+from base.errors import InvalidRequest
 
 __all__ = ["UnknownColormap", "RenderError"]
 

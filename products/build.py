@@ -154,8 +154,12 @@ def build_product(
     data_dir: Path,
     force: bool = False,
     extra_properties: Mapping[str, Any] | None = None,
+    scheduler: str | None = None,
 ) -> dict[str, Any] | None:
-    """Build product ``name`` from ``inputs`` ({role: (collection, item id)}). Returns the item, or None if current."""
+    """Build product ``name`` from ``inputs`` ({role: (collection, item id)}). Returns the item, or None if current.
+
+    ``scheduler``: address of a dask.distributed scheduler (``Settings.dask_scheduler``); None: local threads.
+    """
     alg = get(name)
     p = alg.parse_params(params)
     pdict = p.model_dump(mode="json")
@@ -185,9 +189,7 @@ def build_product(
             log.info("products: %s is current, skipped", item_id)
             return None
 
-    from hpgeo.settings import get_settings
-
-    with dask_context(get_settings().dask_scheduler):
+    with dask_context(scheduler):
         return _build(alg, p, pdict, inputs, items, phash, item_id, when, data_dir, catalog, extra_properties)
 
 
@@ -311,6 +313,6 @@ def _class_areas(path: Path, spec: Any, grid: Grid) -> dict[str, Any]:
 
 
 def _version() -> str:
-    from hpgeo import __version__
+    from base import __version__
 
     return __version__

@@ -29,8 +29,9 @@ import numpy as np
 import xarray as xr
 from pydantic import BaseModel, Field
 
+from geo.grid import georef
 from products.errors import InvalidInputs
-from products.optical import _georef, normalized_difference, scl_valid
+from products.optical import normalized_difference, scl_valid
 from products.compute import isin, sum_by_chunk_rows
 from products.registry import Algorithm, InputSpec, OutputSpec, register
 
@@ -122,9 +123,9 @@ class BurnSeverity(Algorithm):
     def run(self, inputs: Mapping[str, Mapping[str, Any]], params: Any) -> dict[str, Any]:
         post, nir_post = _nbr_of(inputs["post"], params.nir_band, params.mask_water)
         pre, _nir_pre = _nbr_of(inputs["pre"], params.nir_band, params.mask_water)
-        d = _georef(dnbr(pre, post), inputs["post"][nir_post])
-        sev = _georef(severity_classes(d), d)
-        dn = _georef(xr.where(np.isfinite(d), d.clip(-2000, 2000).round(), DNBR_NODATA).astype(np.int16), d)
+        d = georef(dnbr(pre, post), inputs["post"][nir_post])
+        sev = georef(severity_classes(d), d)
+        dn = georef(xr.where(np.isfinite(d), d.clip(-2000, 2000).round(), DNBR_NODATA).astype(np.int16), d)
         burned = isin(sev, (4, 5, 6, 7))
         sev.attrs["hpgeo:diagnostics"] = {"nir_band": nir_post, "burned_pixels": int(sum_by_chunk_rows(burned))}
         return {"severity": sev, "dnbr": dn}

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import dask
 import numpy as np
 
-from hpgeo.errors import UpstreamUnavailable
+from base.errors import UpstreamUnavailable
 
 __all__ = ["dask_context", "compute_by_chunk_rows", "sum_by_chunk_rows", "isin"]
 

@@ -32,6 +32,7 @@ import numpy as np
 import xarray as xr
 from pydantic import BaseModel, Field
 
+from geo.grid import georef
 from products.errors import InsufficientCoverage, ThresholdUnreliable
 from products.flood import (
     DEM_COLLECTIONS,
@@ -41,8 +42,7 @@ from products.flood import (
     NOT_WATER,
     PERMANENT,
     SarFloodParams,
-    _filtered_db,
-    _georef,
+    filtered_db,
     class_stats,
     global_threshold,
     split_based_threshold,
@@ -110,8 +110,8 @@ def ensemble_flood(
     """(classes uint8, likelihood uint8 0–100/255, diagnostics) on the post-event grid."""
     p = params or EnsembleParams()
     sp = SarFloodParams(polarization=p.polarization, filter_size=p.filter_size, enl=p.enl, change_db=p.change_db)  # type: ignore[arg-type]
-    post_f = _filtered_db(post_db, sp)
-    pre_f = _filtered_db(pre_db, sp)
+    post_f = filtered_db(post_db, sp)
+    pre_f = filtered_db(pre_db, sp)
     post_f, pre_f = _persist_small(post_f, pre_f)
     s_post = global_threshold(post_f)
     s_pre = global_threshold(pre_f)
@@ -166,7 +166,7 @@ def ensemble_flood(
     cls = xr.where(ok, cls, NODATA).astype(np.uint8)
     lik = xr.where(ok, (100 * mean_like.fillna(0)).round(), LIKELIHOOD_NODATA).astype(np.uint8)
     cls, lik = _persist_small(cls, lik)
-    return _georef(cls, post_db), _georef(lik, post_db), diag
+    return georef(cls, post_db), georef(lik, post_db), diag
 
 
 @register

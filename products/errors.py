@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hpgeo.errors import HpgeoWarning, InvalidRequest, NotFound
+from base.errors import HpgeoWarning, InvalidRequest, NotFound
 
 __all__ = ["ProductError", "UnknownProduct", "InvalidParameters", "InvalidInputs", "InsufficientCoverage", "ThresholdUnreliable"]
 

@@ -28,6 +28,7 @@ import numpy as np
 import xarray as xr
 from pydantic import BaseModel, Field
 
+from geo.grid import georef
 from products.registry import Algorithm, InputSpec, OutputSpec, register
 from products.sar import db_to_linear, histogram, lee_filter, linear_to_db, otsu_from_histogram
 from products.terrain import TerrainParams, terrain_exclusion
@@ -61,7 +62,7 @@ class SarFloodParams(BaseModel):
     terrain: TerrainParams = Field(default_factory=TerrainParams, description="Exclusions applied when a DEM is given.")
 
 
-def _filtered_db(db: xr.DataArray, p: SarFloodParams) -> xr.DataArray:
+def filtered_db(db: xr.DataArray, p: SarFloodParams) -> xr.DataArray:
     return linear_to_db(lee_filter(db_to_linear(db.astype(np.float32)), p.filter_size, p.enl))
 
 
@@ -222,7 +223,7 @@ def sar_flood_classes(
 ) -> tuple[xr.DataArray, dict[str, Any]]:
     """Classify water/flood from σ0 dB DataArrays on the same grid. Returns (uint8 classes, diagnostics)."""
     p = params or SarFloodParams()
-    post_f = _filtered_db(post_db, p)
+    post_f = filtered_db(post_db, p)
     s_post, d_post = _threshold(post_f, p)
     water_post = post_f < s_post.threshold
     valid = np.isfinite(post_db)
@@ -234,8 +235,8 @@ def sar_flood_classes(
     if pre_db is None:
         out = xr.where(valid, water_post.astype(np.uint8), NODATA).astype(np.uint8)
         diag["mode"] = "single-scene water"
-        return _georef(out, post_db), diag
-    pre_f = _filtered_db(pre_db, p)
+        return georef(out, post_db), diag
+    pre_f = filtered_db(pre_db, p)
     s_pre, d_pre = _threshold(pre_f, p)
     water_pre = pre_f < s_pre.threshold
     drop = (post_f - pre_f) < -p.change_db
@@ -245,18 +246,12 @@ def sar_flood_classes(
     cls = xr.where(valid, cls, NODATA).astype(np.uint8)
     diag.update({"threshold_pre_db": round(float(s_pre.threshold), 3), "bimodality_pre": _num(s_pre.eta), "mode": "change detection"})
     diag.update({f"{k}_pre": v for k, v in d_pre.items()})
-    return _georef(cls, post_db), diag
+    return georef(cls, post_db), diag
 
 
 def _num(v: float | None) -> float | None:
     return None if v is None or not np.isfinite(v) else float(v)
 
-
-def _georef(out: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
-    """xr.where drops rioxarray's grid mapping: put the input's CRS and transform back."""
-    if like.rio.crs is None:
-        return out
-    return out.rio.write_crs(like.rio.crs).rio.write_transform(like.rio.transform())
 
 
 @register

@@ -31,6 +31,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from pydantic import BaseModel, Field
 
+from geo.grid import georef
 from products.errors import InsufficientCoverage, InvalidInputs, InvalidParameters
 from products.registry import Algorithm, InputSpec, OutputSpec, register
 
@@ -136,10 +137,10 @@ def predict(model: Any, features: xr.DataArray) -> xr.DataArray:
         out = data.map_blocks(_predict_block, model=model, drop_axis=0, dtype=np.uint8)
     else:
         out = _predict_block(np.asarray(data), model)
-    return _georef(xr.DataArray(out, dims=("y", "x"), coords={"y": features.y, "x": features.x}), features)
+    return georef(xr.DataArray(out, dims=("y", "x"), coords={"y": features.y, "x": features.x}), features)
 
 
-def _georef(out: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
+def georef(out: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
     if like.rio.crs is None:
         return out
     return out.rio.write_crs(like.rio.crs).rio.write_transform(like.rio.transform())
@@ -250,7 +251,7 @@ def change_classes(before: xr.DataArray, after: xr.DataArray) -> tuple[xr.DataAr
     for idx in np.nonzero(counts[1:])[0]:
         f, t = divmod(int(idx), 256)
         matrix.setdefault(LANDCOVER_CLASSES.get(f, str(f)), {})[LANDCOVER_CLASSES.get(t, str(t))] = int(counts[idx + 1])
-    return _georef(out, before), matrix
+    return georef(out, before), matrix
 
 
 class LandCoverParams(BaseModel):

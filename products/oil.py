@@ -40,7 +40,8 @@ import xarray as xr
 from pydantic import BaseModel, Field
 from scipy import ndimage
 
-from products.flood import SarFloodParams, _filtered_db, _georef, global_threshold
+from geo.grid import georef
+from products.flood import SarFloodParams, filtered_db, global_threshold
 from products.registry import Algorithm, InputSpec, OutputSpec, register
 
 __all__ = ["OIL_CLASSES", "OilParams", "OilCandidates", "oil_candidates"]
@@ -334,7 +335,7 @@ def oil_candidates(vv_db: xr.DataArray, params: OilParams | None = None) -> tupl
         raise InvalidInputs("oil-slick detection needs σ0 on a projected grid in metres")
     if not hasattr(vv_db.data, "dask"):
         vv_db = vv_db.chunk(CHUNK)
-    filt = _filtered_db(vv_db, SarFloodParams())
+    filt = filtered_db(vv_db, SarFloodParams())
     s = global_threshold(filt)  # pass 1: histogram
     r = int(round(p.sea_opening_m / res))
     size = max(int(round(p.window_m / res)) | 1, 3)
@@ -444,7 +445,7 @@ def oil_candidates(vv_db: xr.DataArray, params: OilParams | None = None) -> tupl
         "candidate_list": listed,
         "note": "oil-slick CANDIDATES from dark-spot detection; not confirmed spills",
     }
-    return _georef(out, vv_db), diag
+    return georef(out, vv_db), diag
 
 
 @register

@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 from pydantic import BaseModel, Field
 
+from geo.grid import georef
 from products.errors import InsufficientCoverage, ThresholdUnreliable
 from products.compute import isin, sum_by_chunk_rows
 from products.registry import Algorithm, InputSpec, OutputSpec, register
@@ -122,14 +123,8 @@ def optical_water(
     water = idx > t
     cls = xr.where(ok, water.astype(np.uint8), NODATA).astype(np.uint8)
     diag = {"index": p.index, "threshold_index": round(float(t), 4), "bimodality_index": eta, "clear_fraction": round(frac, 4)}
-    return _georef(cls, green), _georef(idx, green), diag
+    return georef(cls, green), georef(idx, green), diag
 
-
-def _georef(out: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
-    """xr.where drops rioxarray's grid mapping: put the input's CRS and transform back."""
-    if like.rio.crs is None:
-        return out
-    return out.rio.write_crs(like.rio.crs).rio.write_transform(like.rio.transform())
 
 
 def s2_water_inputs(bands: Mapping[str, xr.DataArray], index: str) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray | None]:

@@ -252,29 +252,6 @@ def _atomic(dst: Path, write: Any) -> None:
 
 
 def _version() -> str:
-    from hpgeo import __version__
+    from base import __version__
 
     return __version__
-
-
-def build_demo_shoreline(*, catalog: Any, data_dir: Path, force: bool = False) -> tuple[list[str], list[str], dict[str, Any] | None]:
-    """The demo's shoreline: simulate the eroding coast (SIMULATED), ingest its scenes, build the product.
-
-    Returns (scene ids written, scene ids unchanged, the built item or None when current).
-    """
-    from ingest.ard import write_ard
-    from ingest.simulate_shoreline import TIDE_FILE, ShorelineSimConfig, simulate_shoreline
-    from ingest.simulator import read_simulated
-
-    cfg = ShorelineSimConfig()
-    folders = simulate_shoreline(Path(data_dir) / "raw" / "simulated-shoreline", cfg, tides_dir=Path(data_dir) / "tides")
-    written: list[str] = []
-    skipped: list[str] = []
-    scenes: list[tuple[str, str]] = []
-    for folder in folders:
-        scene = read_simulated(folder)
-        item = write_ard(scene, catalog=catalog, data_dir=data_dir, source_checksum=None if force else f"{cfg.hash()}:{scene.id}")
-        (written if item else skipped).append(scene.id)
-        scenes.append((scene.collection, scene.id))
-    params = {"tide_series": TIDE_FILE, "beach_slope": cfg.beach_slope}
-    return written, skipped, build_shoreline(scenes, params, catalog=catalog, data_dir=data_dir, force=force)

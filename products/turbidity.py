@@ -22,8 +22,9 @@ import numpy as np
 import xarray as xr
 from pydantic import BaseModel, Field
 
+from geo.grid import georef
 from products.errors import InvalidInputs
-from products.optical import _georef, index_otsu, mndwi, scl_valid
+from products.optical import index_otsu, mndwi, scl_valid
 from products.registry import Algorithm, InputSpec, OutputSpec, register
 
 __all__ = ["NECHAD_S2_B4", "nechad_turbidity", "TurbidityParams", "Turbidity"]
@@ -75,6 +76,6 @@ class Turbidity(Algorithm):
         t_w, eta = (params.water_threshold, None) if params.water_threshold is not None else index_otsu(idx)
         water = idx > t_w
         turb = nechad_turbidity(bands["B04"].where(water), params.a_t, params.c).clip(0.0, params.max_fnu)
-        out = _georef(turb, bands["B04"])
+        out = georef(turb, bands["B04"])
         out.attrs["hpgeo:diagnostics"] = {"water_threshold_mndwi": round(float(t_w), 4), "bimodality_mndwi": eta, "nechad_A_T": params.a_t, "nechad_C": params.c}
         return {"turbidity": out}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hpgeo.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
+from base.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 
 __all__ = [
     "TaskNotFound", "AgencyNotFound", "PlanNotFound", "ReportNotFound", "InvalidRegistryInput", "InvalidSeed",

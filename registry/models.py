@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ingest.catalog.models import JSONType
+from base.db import JSONType
 
 __all__ = [
     "Base", "PlanRow", "SectionRow", "AgencyRow", "TaskRow", "AssignmentRow", "TaskStatusRow", "ReportRow",

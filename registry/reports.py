@@ -71,7 +71,7 @@ def _short(text: str, n: int = 160) -> str:
 
 def build_consolidated(reg: "Registry", year: int, plan_id: str | None = None, today: dt.date | None = None) -> Consolidated:
     """Every reporting agency of ``year`` with its report state and the status of the tasks it leads."""
-    from registry.store import SPACE_PLAN, _chain  # local: store imports this module lazily too
+    from registry.store import SPACE_PLAN, agency_chain  # local: store imports this module lazily too
     from registry.calendar import CycleRule
 
     plan_id = plan_id or SPACE_PLAN
@@ -95,12 +95,12 @@ def build_consolidated(reg: "Registry", year: int, plan_id: str | None = None, t
         lead = t["lead_agency"]
         if lead is None:
             return COMMON
-        for aid in _chain(lead["id"], rows, due):
+        for aid in agency_chain(lead["id"], rows, due):
             if aid in agencies:
                 return aid
         parent = rows[lead["id"]].parent_id
-        if parent and _chain(parent, rows, due)[-1] in agencies:
-            return _chain(parent, rows, due)[-1]
+        if parent and agency_chain(parent, rows, due)[-1] in agencies:
+            return agency_chain(parent, rows, due)[-1]
         return COMMON
 
     lines: dict[str, list[TaskLine]] = {a: [] for a in [*agencies, COMMON]}

@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from hpgeo.db import Database, make_engine
+from base.db import Database, make_engine
 from registry import calendar as cal
 from registry.auth import AGENCY, CLI_PRINCIPAL, COORDINATOR, Principal, hash_key, keys_match, new_key, parse_key_id
 from registry.errors import (
@@ -97,11 +97,9 @@ class Registry(Database):
         return reg
 
     @classmethod
-    def from_settings(cls, settings: Any = None, *, seed_if_empty: bool = False) -> "Registry":
+    def from_settings(cls, settings: Any, *, seed_if_empty: bool = False) -> "Registry":
         """The registry in the catalog's database (``Settings.catalog_url``)."""
-        from hpgeo.settings import get_settings
-
-        s = settings or get_settings()
+        s = settings
         if s.database_url is None:
             s.resolved_data_dir.mkdir(parents=True, exist_ok=True)
         return cls.open(s.catalog_url, seed_if_empty=seed_if_empty)
@@ -221,7 +219,7 @@ class Registry(Database):
         if rows is None:
             with self.session() as s:
                 rows = {a.id: a for a in s.scalars(select(AgencyRow))}
-        return _chain(agency_id, rows, on)
+        return agency_chain(agency_id, rows, on)
 
     def reporting_agencies(self, year: int, plan_id: str = SPACE_PLAN) -> list[str]:
         """Agencies that owe the coordinator a report for ``year``: the plan's reporting agencies,
@@ -234,7 +232,7 @@ class Registry(Database):
             due = cal.CycleRule.from_plan(p.reporting).report_due(year)
             out: list[str] = []
             for a in p.reporting["agencies"]:
-                cur = _chain(a, rows, due)[-1]
+                cur = agency_chain(a, rows, due)[-1]
                 if cur not in out:
                     out.append(cur)
             return out
@@ -284,7 +282,7 @@ class Registry(Database):
                 if section is not None and not (t.section_code == section or t.section_code.startswith(section + ".")):
                     continue
                 a = assigns.get(t.id, [])
-                if agency is not None and not any(agency in _chain(x.agency_id, rows, None) for x in a):
+                if agency is not None and not any(agency in agency_chain(x.agency_id, rows, None) for x in a):
                     continue
                 st = statuses.get(t.id)
                 if status is not None and (st.status if st else UNREPORTED) != status:
@@ -518,10 +516,10 @@ class Registry(Database):
             rows = {a.id: a for a in s.scalars(select(AgencyRow))}
             leads = list(s.scalars(select(AssignmentRow.agency_id).where(AssignmentRow.task_id == task_id, AssignmentRow.role == "lead")))
         for lead in leads:
-            owners = set(_chain(lead, rows, None))
+            owners = set(agency_chain(lead, rows, None))
             parent = rows[lead].parent_id if lead in rows else None
             if parent:
-                owners |= set(_chain(parent, rows, None))
+                owners |= set(agency_chain(parent, rows, None))
             if principal.agency_id in owners:
                 return True
         return False
@@ -597,7 +595,7 @@ class Registry(Database):
 # -- row → dict -----------------------------------------------------------------------------------
 
 
-def _chain(agency_id: str, rows: Mapping[str, AgencyRow], on: dt.date | None) -> list[str]:
+def agency_chain(agency_id: str, rows: Mapping[str, AgencyRow], on: dt.date | None) -> list[str]:
     out = [agency_id]
     cur = rows.get(agency_id)
     while cur is not None and cur.successor_id and cur.successor_id not in out:
@@ -626,7 +624,7 @@ def _plan_dict(p: PlanRow) -> dict[str, Any]:
 
 def _agency_ref(agency_id: str, rows: Mapping[str, AgencyRow]) -> dict[str, Any]:
     a = rows[agency_id]
-    chain = _chain(agency_id, rows, dt.date.today())
+    chain = agency_chain(agency_id, rows, dt.date.today())
     cur = rows[chain[-1]]
     return {"id": a.id, "name_vi": a.name_vi, "name_en": a.name_en,
             "current": None if cur.id == a.id else {"id": cur.id, "name_vi": cur.name_vi, "name_en": cur.name_en}}

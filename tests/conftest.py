@@ -41,7 +41,7 @@ import socket
 import threading
 import time
 
-from hpgeo.settings import Settings, override_settings
+from base.settings import Settings, override_settings
 
 
 @pytest.fixture(scope="session")

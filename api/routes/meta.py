@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
 from api.deps import BaseUrlDep, CatalogDep
-from hpgeo import __version__
+from base import __version__
 
 router = APIRouter(tags=["Service"])
 

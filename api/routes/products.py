@@ -14,7 +14,7 @@ from api.deps import CatalogDep
 from products.errors import InvalidInputs
 from products.registry import algorithms, get
 from products.stats_models import item_stats, timeseries
-from hpgeo.errors import NotFound
+from base.errors import NotFound
 
 router = APIRouter(tags=["Products"])
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from api.deps import BaseUrlDep, CatalogDep, SettingsDep
 from api.links import tiles_url
-from hpgeo.errors import InvalidRequest
+from base.errors import InvalidRequest
 from maps.colormaps import COLORMAPS, get_colormap
 from maps.tiles import TileRequest, parse_rescale, tile_bounds_info, tile_png
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api.deps import BaseUrlDep, CatalogDep, SettingsDep
-from hpgeo.errors import NotFound
+from base.errors import NotFound
 from ingest.catalog import SearchQuery
 from maps.viewer import build_viewer
 

@@ -1,6 +1,6 @@
 """The ``hpgeo`` command line (typer + rich).
 
-Errors that are the user's (hpgeo.errors.InvalidRequest, NotFound, Conflict) print a one-line
+Errors that are the user's (base.errors.InvalidRequest, NotFound, Conflict) print a one-line
 message and exit with code 2; an unreachable upstream exits with 3.
 """
 
@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from hpgeo import __version__
+from base import __version__
 from hpgeo.cli import aoi as aoi_cmd
 from hpgeo.cli import catalog as catalog_cmd
 from hpgeo.cli import ingest as ingest_cmd
@@ -18,7 +18,7 @@ from hpgeo.cli import products as products_cmd
 from hpgeo.cli import registry as registry_cmd
 from hpgeo.cli import run as run_cmd
 from hpgeo.cli.common import err_console, setup_logging
-from hpgeo.errors import Conflict, HpgeoError, InvalidRequest, NotFound, UpstreamUnavailable
+from base.errors import Conflict, HpgeoError, InvalidRequest, NotFound, UpstreamUnavailable
 
 __all__ = ["app", "main"]
 
@@ -37,7 +37,7 @@ def _root(
     log_level: str = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING (default: HPGEO_LOG_LEVEL or INFO)."),
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
 ) -> None:
-    from hpgeo.settings import get_settings
+    from base.settings import get_settings
 
     if version:
         typer.echo(f"hpgeo {__version__}")

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from hpgeo.cli.common import console, err_console, open_catalog
-from hpgeo.errors import InvalidRequest
+from base.errors import InvalidRequest
 
 app = typer.Typer(help="Areas of interest: built-in Hải Phòng areas and imported official boundaries.", no_args_is_help=True)
 

@@ -47,6 +47,7 @@ def progress(transient: bool = False) -> Iterator[Progress]:
 
 
 def open_catalog():  # noqa: ANN201 - returns ingest.catalog.Catalog
+    from base.settings import get_settings
     from ingest.catalog import Catalog
 
-    return Catalog.from_settings()
+    return Catalog.from_settings(get_settings())

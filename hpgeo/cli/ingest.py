@@ -16,6 +16,7 @@ from typing import Any, Iterator, Optional
 import typer
 from rich.table import Table
 
+from base.settings import get_settings
 from hpgeo.cli.common import console, open_catalog, progress
 
 app = typer.Typer(
@@ -68,7 +69,6 @@ def _bars() -> Iterator[Any]:
 
 
 def _run(source: Any, area: Any, clip: Any, datetime: str | None, download: bool, **filters: Any) -> None:
-    from hpgeo.settings import get_settings
     from ingest.sources.errors import DownloadFailed
     from ingest.sources.pipeline import run_ingest
 
@@ -107,7 +107,7 @@ def stac(
     from ingest.sources.stac import StacSource
 
     area, clip = _area(aoi, bbox, required=False)
-    _run(StacSource(url), area, clip, datetime, download, collections=collection, max_cloud=max_cloud, limit=limit)
+    _run(StacSource(url, settings=get_settings()), area, clip, datetime, download, collections=collection, max_cloud=max_cloud, limit=limit)
 
 
 @app.command("dhus")
@@ -131,7 +131,7 @@ def dhus(
     from ingest.sources.dhus import DhusSource
 
     area, clip = _area(aoi, bbox, required=True)
-    _run(DhusSource(url, user=user, password=password), area, clip, datetime, download,
+    _run(DhusSource(url, user=user, password=password, settings=get_settings()), area, clip, datetime, download,
          platform=platform, product_type=product_type, max_cloud=max_cloud, limit=limit)
 
 
@@ -152,7 +152,7 @@ def odata(
     from ingest.sources.odata import ODataSource
 
     area, clip = _area(aoi, bbox, required=True)
-    _run(ODataSource(url, download_url=download_url), area, clip, datetime, download,
+    _run(ODataSource(url, download_url=download_url, settings=get_settings()), area, clip, datetime, download,
          collection=collection, product_type=product_type, max_cloud=max_cloud, limit=limit)
 
 
@@ -178,18 +178,16 @@ def watch(
     state: Optional[Path] = typer.Option(None, "--state", help="State file (default HPGEO_WATCH_STATE or <data_dir>/watch-state.json)."),
 ) -> None:
     """Scheduled ingestion for configured AOIs: each cycle searches each job since its last successful search."""
-    from hpgeo.settings import get_settings
     from ingest.sources.errors import InvalidWatchConfig
-    from ingest.sources.settings import get_source_settings
     from ingest.sources.watch import load_config, run_cycle, watch_forever
 
-    s = get_source_settings()
+    s = get_settings()
     path = config or s.watch_config
     if path is None:
         raise InvalidWatchConfig("give --config or set HPGEO_WATCH_CONFIG")
     cfg = load_config(path)
-    data_dir = get_settings().resolved_data_dir
-    kw = {"catalog": open_catalog(), "data_dir": data_dir, "state_path": state or s.watch_state or data_dir / "watch-state.json"}
+    data_dir = s.resolved_data_dir
+    kw = {"catalog": open_catalog(), "data_dir": data_dir, "settings": s, "state_path": state or s.watch_state or data_dir / "watch-state.json"}
     if once:
         results = run_cycle(cfg, **kw)
         for name, r in results.items():

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from hpgeo.cli.common import console, open_catalog, progress
-from hpgeo.errors import InvalidRequest
+from base.errors import InvalidRequest
 
 app = typer.Typer(help="Product algorithms: list, build from catalog items, statistics per administrative unit.", no_args_is_help=True)
 
@@ -109,7 +109,7 @@ def build(
     stats: str = typer.Option(None, "--stats", help="Also compute zonal statistics per unit: aoi or imported."),
 ) -> None:
     """Build a product from catalog items and record its provenance (idempotent: a current product is skipped)."""
-    from hpgeo.settings import get_settings
+    from base.settings import get_settings
     from products.build import build_product, provenance_hash
     from products.registry import get
     from products.zonal import item_zonal_stats
@@ -132,7 +132,7 @@ def build(
         t = bar.add_task(f"{name}: selecting inputs", total=3 if stats else 2)
         inputs = parse_items(alg, items) if items else select_inputs(cat, alg, aoi, datetime)
         bar.update(t, advance=1, description=f"{name}: computing and writing COGs")
-        item = build_product(name, inputs, params, catalog=cat, data_dir=data_dir, force=force)
+        item = build_product(name, inputs, params, catalog=cat, data_dir=data_dir, force=force, scheduler=get_settings().dask_scheduler)
         bar.update(t, advance=1, description=f"{name}: built" if item else f"{name}: current")
         if item is None:
             pdict = alg.parse_params(params).model_dump(mode="json")
@@ -201,7 +201,7 @@ def stats_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
 ) -> None:
     """Coverage-weighted statistics of a product item per unit (hectares and fractions per class), stored as time series."""
-    from hpgeo.settings import get_settings
+    from base.settings import get_settings
     from products.zonal import item_zonal_stats
 
     if "/" not in item:

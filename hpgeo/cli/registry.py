@@ -27,11 +27,12 @@ PLAN_OPT = typer.Option("VUTRU-2030", "--plan", help="Plan or programme id (VUTR
 def _registry(seed_if_empty: bool = True):  # noqa: ANN202 - registry.Registry
     import logging
 
+    from base.settings import get_settings
     from registry import Registry
 
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations run on open; keep the output clean
 
-    return Registry.from_settings(seed_if_empty=seed_if_empty)
+    return Registry.from_settings(get_settings(), seed_if_empty=seed_if_empty)
 
 
 def _parse_day(value: str | None) -> dt.date:

@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         """Serve the viewer (/viewer), the STAC API (/stac), tiles and the docs (/docs)."""
         import uvicorn
 
-        from hpgeo.settings import get_settings
+        from base.settings import get_settings
 
         s = get_settings()
         h, p = host or s.host, port or s.port

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hpgeo.errors import Conflict, InvalidRequest, NotFound
+from base.errors import Conflict, InvalidRequest, NotFound
 
 __all__ = ["CatalogError", "InvalidQuery", "ItemNotFound", "CollectionNotFound", "InvalidItem", "CatalogConflict"]
 

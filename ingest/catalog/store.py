@@ -19,7 +19,7 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import and_, bindparam, delete, func, literal_column, or_, select, text
 
 from geo.aoi import AOI, builtin_aois, find_aoi, select_valid
-from hpgeo.db import Database, make_engine
+from base.db import Database, make_engine
 from ingest.catalog.errors import CollectionNotFound, InvalidItem, ItemNotFound
 from ingest.catalog.models import AOIRow, CollectionRow, ItemRow
 from ingest.catalog.query import SearchQuery, decode_token, encode_token, parse_datetime
@@ -60,10 +60,8 @@ class Catalog(Database):
         return cat
 
     @classmethod
-    def from_settings(cls, settings: Any = None) -> "Catalog":
-        from hpgeo.settings import get_settings
-
-        s = settings or get_settings()
+    def from_settings(cls, settings: Any) -> "Catalog":
+        s = settings
         if s.database_url is None:
             s.resolved_data_dir.mkdir(parents=True, exist_ok=True)
         return cls.open(s.catalog_url)

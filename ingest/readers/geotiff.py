@@ -23,10 +23,10 @@ from geo.grid import Grid
 from ingest.readers.errors import ProductNotFound, ReaderError, UnsupportedProduct
 from ingest.scene import BandInfo, Scene
 
-__all__ = ["open_lazy", "read_raster", "raster_to_cog"]
+__all__ = ["open_lazy", "read_raster", "raster_to_cog", "existing_file"]
 
 
-def _check(path: str | os.PathLike) -> Path:
+def existing_file(path: str | os.PathLike) -> Path:
     p = Path(path)
     if not p.exists():
         raise ProductNotFound(f"raster not found: {p}")
@@ -37,7 +37,7 @@ def open_lazy(path: str | os.PathLike, *, chunks: int = 1024, masked: bool = Fal
     """``rioxarray.open_rasterio`` with dask chunks (band, y, x); raises reader errors, not GDAL's."""
     import rioxarray
 
-    p = _check(path)
+    p = existing_file(path)
     try:
         da = rioxarray.open_rasterio(p, chunks={"band": 1, "y": chunks, "x": chunks}, masked=masked)
     except RasterioIOError as exc:
@@ -64,7 +64,7 @@ def read_raster(
     Pixel values are ``raw * scale + offset`` (GDAL band metadata; 1 and 0 when unset); nodata
     becomes NaN and ``valid`` is True where every band has data.
     """
-    p = _check(path)
+    p = existing_file(path)
     with rasterio.open(p) as ds:
         count, scales, offsets, nodata = ds.count, ds.scales, ds.offsets, ds.nodata
         descr = [d or f"b{i + 1}" for i, d in enumerate(ds.descriptions)]
@@ -113,7 +113,7 @@ def raster_to_cog(
     Reads block by block (dask), so a full tile converts in bounded memory; compression is
     lossless (deflate), overviews use nearest neighbour so they only subsample.
     """
-    p = _check(src)
+    p = existing_file(src)
     with rasterio.open(p) as ds:
         nodata, names = ds.nodata, [d or f"b{i + 1}" for i, d in enumerate(ds.descriptions)]
         tags = {k: v for k, v in ds.tags().items() if not k.startswith("TIFFTAG_")}

@@ -20,7 +20,8 @@ from shapely import wkt as shapely_wkt
 from ingest.sources.base import Checksum, FetchedScene, Progress, SceneRecord, Source, as_geometry, as_interval, geojson, product_id, target_collection
 from ingest.sources.download import download
 from ingest.sources.errors import AuthenticationFailed, InvalidSourceQuery, SceneNotFound, SourceUnavailable
-from ingest.sources.settings import get_source_settings, netrc_credentials
+from base.settings import Settings
+from ingest.sources.credentials import netrc_credentials
 
 __all__ = ["DhusSource", "record_from_opensearch", "area_wkt"]
 
@@ -79,7 +80,7 @@ class DhusSource(Source):
     def __init__(self, url: str | None = None, user: str | None = None, password: SecretStr | str | None = None, settings: Any = None):
         from sentinelsat import SentinelAPI
 
-        self.settings = settings or get_source_settings()
+        self.settings = settings or Settings.defaults()
         self.url = url or self.settings.dhus_url
         if not self.url.startswith(("http://", "https://")):
             raise InvalidSourceQuery(f"DHuS URL must be http(s): {self.url!r}")

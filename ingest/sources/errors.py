@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hpgeo.errors import InvalidRequest, NotFound, UpstreamUnavailable
+from base.errors import InvalidRequest, NotFound, UpstreamUnavailable
 
 __all__ = [
     "SourceUnavailable",

@@ -22,7 +22,8 @@ from shapely.geometry import shape
 from ingest.sources.base import Checksum, FetchedScene, Progress, SceneRecord, Source, as_geometry, as_interval, product_id, target_collection
 from ingest.sources.download import download
 from ingest.sources.errors import AuthenticationFailed, InvalidSourceQuery, SourceUnavailable
-from ingest.sources.settings import get_source_settings, netrc_credentials
+from base.settings import Settings
+from ingest.sources.credentials import netrc_credentials
 
 __all__ = ["ODataSource", "build_filter", "record_from_product"]
 
@@ -122,7 +123,7 @@ class ODataSource(Source):
         page_size: int = 100,
         settings: Any = None,
     ):
-        self.settings = s = settings or get_source_settings()
+        self.settings = s = settings or Settings.defaults()
         self.url = (url or s.odata_url).rstrip("/")
         if not self.url.startswith(("http://", "https://")):
             raise InvalidSourceQuery(f"OData URL must be http(s): {self.url!r}")

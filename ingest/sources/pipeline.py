@@ -67,7 +67,7 @@ def run_ingest(
     A scene that fails (download, checksum, reader) is reported and the others go on; hpgeo errors
     of the *request* (bad area, bad interval) propagate before anything is written.
     """
-    from hpgeo.errors import HpgeoError
+    from base.errors import HpgeoError
 
     report = IngestReport(records=list(source.search(area, interval, **filters)))
     register_records(catalog, report.records)

@@ -23,7 +23,7 @@ from ingest.catalog.query import Interval
 from ingest.sources.base import Checksum, FetchedScene, Progress, SceneRecord, Source, as_geometry, as_interval, geojson, target_collection
 from ingest.sources.download import download, file_checksum
 from ingest.sources.errors import InvalidSourceQuery, SceneNotFound, SourceUnavailable
-from ingest.sources.settings import get_source_settings
+from base.settings import Settings
 
 __all__ = ["StacSource", "record_from_item", "decode_multihash", "Signer"]
 
@@ -131,7 +131,7 @@ class StacSource(Source):
         self.signer: Signer = signer or (lambda href: href)
         self.headers = headers or {}
         self.cloud_filter = cloud_filter
-        self.settings = settings or get_source_settings()
+        self.settings = settings or Settings.defaults()
         self._client: Any = None
         self._session: Any = None
 

@@ -137,20 +137,20 @@ def save_state(path: Path, state: dict[str, dict[str, Any]]) -> None:
     os.replace(tmp, path)
 
 
-def make_source(job: WatchJob) -> Source:
-    """The driver a job names."""
+def make_source(job: WatchJob, settings: Any = None) -> Source:
+    """The driver a job names, configured by ``settings`` (a :class:`base.settings.Settings`)."""
     if job.source == "stac":
         from ingest.sources.stac import StacSource
 
-        return StacSource(job.url or "")
+        return StacSource(job.url or "", settings=settings)
     if job.source == "dhus":
         from ingest.sources.dhus import DhusSource
 
-        return DhusSource(job.url)
+        return DhusSource(job.url, settings=settings)
     if job.source == "odata":
         from ingest.sources.odata import ODataSource
 
-        return ODataSource(job.url)
+        return ODataSource(job.url, settings=settings)
     from ingest.sources.local import LocalSource
 
     return LocalSource(list(job.paths))
@@ -176,10 +176,11 @@ def run_cycle(
     data_dir: Path,
     state_path: Path,
     now: dt.datetime | None = None,
-    source_factory: Callable[[WatchJob], Source] = make_source,
+    settings: Any = None,
+    source_factory: Callable[[WatchJob, Any], Source] = make_source,
 ) -> dict[str, IngestReport | Exception]:
     """One pass over the jobs. A failing job is logged and keeps its last_search; the others go on."""
-    from hpgeo.errors import HpgeoError
+    from base.errors import HpgeoError
 
     now = now or dt.datetime.now(UTC)
     state = load_state(state_path)
@@ -192,7 +193,7 @@ def run_cycle(
             start = job.start or now - dt.timedelta(days=job.lookback_days)
         area = catalog.aoi(job.aoi) if job.aoi else job.bbox
         try:
-            with source_factory(job) as src:
+            with source_factory(job, settings) as src:
                 report = run_ingest(src, area, (start, now), catalog=catalog, data_dir=data_dir, download=job.download, clip=area if job.aoi else None, **_filters(job))
         except HpgeoError as exc:
             log.error("watch %s: %s", job.name, exc)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hpgeo.cli import main
-from hpgeo.settings import Settings, override_settings
+from base.settings import Settings, override_settings
 from ingest.catalog import Catalog, SearchQuery
 
 

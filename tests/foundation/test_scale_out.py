@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import rasterio
 
-from hpgeo.settings import Settings, override_settings
 from ingest.catalog import SearchQuery
 from ingest.items import resolve_href
 
@@ -20,9 +19,9 @@ def test_flood_on_a_distributed_cluster_matches_local(demo_settings, demo_catalo
     prov = local["properties"]["hpgeo:provenance"]
     inputs = {r: (v["collection"], v["id"]) for r, v in prov["inputs"].items()}
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
-        s = demo_settings.model_copy(update={"dask_scheduler": cluster.scheduler_address})
-        with override_settings(s), distributed.Client(cluster) as client, distributed.get_task_stream(client=client) as stream:
-            item = build_product(prov["algorithm"], inputs, prov["parameters"], catalog=demo_catalog, data_dir=demo_settings.resolved_data_dir, force=True)
+        with distributed.Client(cluster) as client, distributed.get_task_stream(client=client) as stream:
+            item = build_product(prov["algorithm"], inputs, prov["parameters"], catalog=demo_catalog, data_dir=demo_settings.resolved_data_dir,
+                                 force=True, scheduler=cluster.scheduler_address)
         assert len(stream.data) > 10  # the work ran as tasks on the cluster
     assert item["id"] == local["id"]
     with rasterio.open(resolve_href(item["assets"]["flood"]["href"], demo_settings.resolved_data_dir)) as ds:
@@ -31,12 +30,12 @@ def test_flood_on_a_distributed_cluster_matches_local(demo_settings, demo_catalo
 
 
 def test_unreachable_scheduler_is_a_clear_error(demo_settings, demo_catalog):
-    from hpgeo.errors import UpstreamUnavailable
+    from base.errors import UpstreamUnavailable
     from products.build import build_product
 
     local = next(demo_catalog.search(SearchQuery.build(collections=["flood-extent"])))
     prov = local["properties"]["hpgeo:provenance"]
     inputs = {r: (v["collection"], v["id"]) for r, v in prov["inputs"].items()}
-    s = demo_settings.model_copy(update={"dask_scheduler": "tcp://127.0.0.1:9"})
-    with override_settings(s), pytest.raises(UpstreamUnavailable):
-        build_product(prov["algorithm"], inputs, prov["parameters"], catalog=demo_catalog, data_dir=demo_settings.resolved_data_dir, force=True)
+    with pytest.raises(UpstreamUnavailable):
+        build_product(prov["algorithm"], inputs, prov["parameters"], catalog=demo_catalog, data_dir=demo_settings.resolved_data_dir,
+                      force=True, scheduler="tcp://127.0.0.1:9")

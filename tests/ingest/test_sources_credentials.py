@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from hpgeo.cli import main
-from hpgeo.errors import InvalidRequest
+from base.errors import InvalidRequest
 from ingest.sources.dhus import DhusSource
 from ingest.sources.errors import AuthenticationFailed
 from ingest.sources.odata import ODataSource
@@ -68,7 +68,7 @@ def test_failed_token_request_does_not_leak_the_password(refusing_server, caplog
 def test_cli_login_failure_exit_3_without_password(refusing_server, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("HPGEO_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("HPGEO_DHUS_PASSWORD", SECRET)
-    from hpgeo.settings import configure
+    from base.settings import configure
 
     configure(None)
     code = main(["--log-level", "DEBUG", "ingest", "dhus", f"{refusing_server}/apihub/", "--platform", "Sentinel-1",
@@ -91,7 +91,7 @@ def test_cli_login_failure_exit_3_without_password(refusing_server, capsys, monk
 )
 def test_bad_input_exits_2_and_writes_nothing(argv, message, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("HPGEO_DATA_DIR", str(tmp_path))
-    from hpgeo.settings import configure
+    from base.settings import configure
 
     configure(None)
     code = main(argv)

@@ -18,7 +18,7 @@ from affine import Affine
 
 from geo.cog import validate_cog
 from hpgeo.cli import main
-from hpgeo.settings import Settings, override_settings
+from base.settings import Settings, override_settings
 from ingest.catalog import Catalog, SearchQuery
 from ingest.items import resolve_href
 from ingest.readers.errors import MalformedMetadata

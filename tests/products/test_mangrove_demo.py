@@ -16,7 +16,7 @@ def test_demo_mangroves_found_and_stable(demo_settings, demo_catalog):
     with rasterio.open(resolve_href(item["assets"]["mangrove"]["href"], data_dir)) as ds:
         m = ds.read(1)
     with rasterio.open(data_dir / "raw" / "simulated" / "truth" / "land_cover.tif") as ds:
-        truth = ds.read(1) == 5  # MANGROVE class of ingest.simulator
+        truth = ds.read(1) == 5  # MANGROVE class of simulator.scenes
     seen = truth & (m != NODATA)  # clear in both scenes
     stable = (m[seen] == MANGROVE).mean()
     false_change = np.isin(m[seen], (GAIN, LOSS)).mean()

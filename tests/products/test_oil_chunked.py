@@ -11,7 +11,7 @@ import xarray as xr
 from rasterio.transform import from_origin
 from scipy import ndimage
 
-from products.flood import SarFloodParams, _filtered_db, global_threshold
+from products.flood import SarFloodParams, filtered_db, global_threshold
 from products.oil import CANDIDATE, LAND, NODATA, REJECTED, SEA, OilParams, _opening, oil_candidates
 
 RES = 20.0
@@ -41,7 +41,7 @@ def _shape(mask: np.ndarray, res: float) -> tuple[float, float, float]:
 
 def reference(vv_db: xr.DataArray, p: OilParams) -> tuple[np.ndarray, dict[str, Any]]:
     res = abs(float(vv_db.rio.resolution()[0]))
-    filt = _filtered_db(vv_db, SarFloodParams())
+    filt = filtered_db(vv_db, SarFloodParams())
     s = global_threshold(filt)
     x = np.asarray(filt.values, dtype=np.float32)
     valid = np.isfinite(x)

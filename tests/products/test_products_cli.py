@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from hpgeo.cli import main
-from hpgeo.settings import Settings, override_settings
+from base.settings import Settings, override_settings
 
 
 @pytest.fixture(scope="module")

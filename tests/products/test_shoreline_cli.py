@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 from hpgeo.cli import main
-from hpgeo.settings import override_settings
+from base.settings import override_settings
 from ingest.catalog import SearchQuery
 
 

@@ -1,4 +1,4 @@
-"""Shoreline accuracy on the SIMULATED eroding coast (ingest.simulate_shoreline), whose truth is analytic.
+"""Shoreline accuracy on the SIMULATED eroding coast (simulator.shoreline), whose truth is analytic.
 
 Fixed method, CoastSat defaults (Otsu level, 500 m minimum contour, 300 m cloud buffer); nothing is
 tuned to these scenes. The scenes come from the demo data directory built once per test session.
@@ -11,7 +11,7 @@ import pytest
 import shapely
 from rasterio.enums import Resampling
 
-from ingest.simulate_shoreline import (
+from simulator.shoreline import (
     TIDE_FILE,
     ShorelineSimConfig,
     true_baseline,
@@ -19,7 +19,7 @@ from ingest.simulate_shoreline import (
     true_waterline,
     waterline_position,
 )
-from ingest.simulator import read_simulated
+from simulator.scenes import read_simulated
 from products.shoreline import ShorelineParams, analyse_shorelines, water_index
 from products.shoreline_transects import change_statistics, make_transects
 from products.tide import read_water_levels, tide_correction
@@ -116,7 +116,7 @@ def test_tide_corrected_rates_within_5_percent_of_truth(scenes, tides):
 
 
 def _levels():
-    from ingest.simulate_shoreline import water_level
+    from simulator.shoreline import water_level
 
     return [water_level(d) for d in CFG.dates]
 

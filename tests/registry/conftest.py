@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hpgeo.settings import Settings, override_settings
+from base.settings import Settings, override_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = (ROOT / ".." / "shared" / "seeds").resolve()

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from hpgeo.settings import Settings, override_settings
+from base.settings import Settings, override_settings
 
 PG_ENV = "HPGEO_TEST_POSTGRES_URL"
 

@@ -37,7 +37,7 @@ from geo.crs import PROCESSING_CRS, WGS84, reproject_geometry
 from geo.grid import Grid
 from ingest.scene import BandInfo, Scene
 
-__all__ = ["SimConfig", "simulate", "read_simulated", "SIM_CLASSES", "scenario_hash", "config_hash"]
+__all__ = ["SimConfig", "simulate", "read_simulated", "SIM_CLASSES", "scenario_hash", "config_hash", "smooth_noise", "block_reduce", "coarser_grid", "write_meta"]
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def scene_ids(cfg: SimConfig) -> dict[str, str]:
 
 
 # --- random fields ---------------------------------------------------------------------------------
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], scale_px: float) -> np.ndarray:
+def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], scale_px: float) -> np.ndarray:
     """Zero-mean, unit-variance noise with correlation length ~scale_px (cheap: coarse noise, upsampled)."""
     f = max(scale_px / 3.0, 1.0)
     small = (max(int(shape[0] / f) + 4, 4), max(int(shape[1] / f) + 4, 4))
@@ -176,24 +176,24 @@ def land_cover(cfg: SimConfig, rng: np.random.Generator) -> tuple[np.ndarray, np
     dist_coast = ndimage.distance_transform_edt(land) * res  # m from the sea, on land
     # sand/mudflat fringe and mangroves on the south-west coast
     ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
-    wobble = 120 * _smooth_noise(rng, shape, 40)
+    wobble = 120 * smooth_noise(rng, shape, 40)
     fringe = land & (dist_coast < 150 + wobble * 0.5)
     sw = xs < shape[1] * 0.55
     cls[fringe] = SAND
     cls[land & sw & (dist_coast >= 60) & (dist_coast < 500 + wobble)] = MANGROVE
     # aquaculture ponds: a rectangular pattern 0.5–2.5 km inland
-    ponds_zone = land & (dist_coast > 500) & (dist_coast < 2500 + 600 * _smooth_noise(rng, shape, 80))
+    ponds_zone = land & (dist_coast > 500) & (dist_coast < 2500 + 600 * smooth_noise(rng, shape, 80))
     cell = int(180 / res)
     dyke = int(20 / res) or 1
     grid_pattern = ((ys % cell) >= dyke) & ((xs % (cell * 2)) >= dyke)
-    pond_blocks = _smooth_noise(rng, shape, 60) > 0.1
+    pond_blocks = smooth_noise(rng, shape, 60) > 0.1
     cls[ponds_zone & grid_pattern & pond_blocks] = POND
     # towns
     for lon, lat, radius in TOWNS.values():
         x, y = reproject_geometry(box(lon, lat, lon, lat), WGS84, PROCESSING_CRS).centroid.coords[0]
         col, row = ~grid.transform @ (x, y)
         d = np.hypot(ys - row, xs - col) * res
-        town = (d < radius * (1 + 0.25 * _smooth_noise(rng, shape, 30))) & land
+        town = (d < radius * (1 + 0.25 * smooth_noise(rng, shape, 30))) & land
         cls[town] = URBAN
     cls[river] = RIVER
     dist_river = ndimage.distance_transform_edt(~river) * res
@@ -203,7 +203,7 @@ def land_cover(cfg: SimConfig, rng: np.random.Generator) -> tuple[np.ndarray, np
 def flood_truth(cfg: SimConfig, cls: np.ndarray, dist_river: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Fields that go under water: low ground (smooth random terrain rising away from the rivers)."""
     floodable = cls == CROP
-    terrain = 0.9 * _smooth_noise(rng, cls.shape, 70) + 0.35 * _smooth_noise(rng, cls.shape, 15) + dist_river / 1500.0
+    terrain = 0.9 * smooth_noise(rng, cls.shape, 70) + 0.35 * smooth_noise(rng, cls.shape, 15) + dist_river / 1500.0
     level = np.quantile(terrain[floodable], cfg.flood_fraction)
     flood = floodable & (terrain < level)
     flood = ndimage.binary_opening(flood, iterations=2)
@@ -226,7 +226,7 @@ def _s1(cls: np.ndarray, flood: np.ndarray | None, rng: np.random.Generator, sea
         mean[cls == SEA] += sea_rough
         if flood is not None:
             mean[flood] = FLOOD_DB[p]
-        texture = 1.0 * _smooth_noise(rng, cls.shape, 8) * (cls != SEA) + 1.2 * _smooth_noise(rng, cls.shape, 120) * (cls == SEA)
+        texture = 1.0 * smooth_noise(rng, cls.shape, 8) * (cls != SEA) + 1.2 * smooth_noise(rng, cls.shape, 120) * (cls == SEA)
         lin = 10 ** ((mean + trend + texture) / 10.0)
         speckle = rng.gamma(ENL, 1.0 / ENL, size=cls.shape).astype(np.float32)
         out[pol] = (10 * np.log10(np.maximum(lin * speckle, 1e-6))).astype(np.float32)
@@ -241,21 +241,21 @@ def _s2(
     clouds = np.zeros(shape, bool)
     shadow = np.zeros(shape, bool)
     if cloud_fraction > 0:
-        field = _smooth_noise(rng, shape, 90) + 0.4 * _smooth_noise(rng, shape, 20)
+        field = smooth_noise(rng, shape, 90) + 0.4 * smooth_noise(rng, shape, 20)
         clouds = field > np.quantile(field, 1 - cloud_fraction)
         shadow = np.roll(np.roll(clouds, 45, axis=0), -30, axis=1) & ~clouds  # sun from the south-east
     bands = {}
     # surface texture (canopy density, moisture, illumination) scales all bands alike; a smaller part is band-specific
-    texture = 0.08 * _smooth_noise(rng, shape, 6)
+    texture = 0.08 * smooth_noise(rng, shape, 6)
     for b, name in enumerate(S2_BANDS):
         rho = np.zeros(shape, np.float32)
         for k, v in RHO.items():
             rho[cls == k] = v[b]
         if flood is not None:
             rho[flood] = RHO_FLOOD[b]
-        rho *= 1 + texture + 0.02 * _smooth_noise(rng, shape, 6)
+        rho *= 1 + texture + 0.02 * smooth_noise(rng, shape, 6)
         rho = np.where(shadow, rho * 0.35, rho)
-        rho = np.where(clouds, RHO_CLOUD[b] * (0.9 + 0.1 * _smooth_noise(rng, shape, 25)), rho)
+        rho = np.where(clouds, RHO_CLOUD[b] * (0.9 + 0.1 * smooth_noise(rng, shape, 25)), rho)
         rho += rng.normal(0, 0.004, size=shape).astype(np.float32)
         bands[name] = np.clip(rho, 0.0, 1.0)
     scl = _lut(cls, SCL_OF_CLASS)
@@ -273,7 +273,7 @@ def _lut(cls: np.ndarray, table: dict[int, int]) -> np.ndarray:
     return lut[cls]
 
 
-def _block_reduce(a: np.ndarray, f: int, mode: str) -> np.ndarray:
+def block_reduce(a: np.ndarray, f: int, mode: str) -> np.ndarray:
     h, w = (a.shape[0] // f) * f, (a.shape[1] // f) * f
     v = a[:h, :w].reshape(h // f, f, w // f, f)
     if mode == "mean":
@@ -281,7 +281,7 @@ def _block_reduce(a: np.ndarray, f: int, mode: str) -> np.ndarray:
     return v[:, 0, :, 0].copy()  # nearest (upper-left sample), for class maps
 
 
-def _coarser(grid: Grid, f: int) -> Grid:
+def coarser_grid(grid: Grid, f: int) -> Grid:
     t = grid.transform
     from affine import Affine
 
@@ -320,23 +320,23 @@ def simulate(out_dir: Path, cfg: SimConfig = SimConfig(), progress: Callable[[st
         bands = _s1(cls, fl, rng, rough)
         for pol, arr in bands.items():
             write_cog(folders[key] / f"{pol}.tif", arr, grid, nodata=float("nan"), band_names=[pol.upper()], tags=SIM_TAGS)
-        _meta(folders[key], {
+        write_meta(folders[key], {
             "id": ids[key], "kind": "s1-grd", "platform": "sentinel-1a", "instrument": "c-sar", "level": "GRD",
             "datetime": when.isoformat(), "footprint": mapping(footprint), "orbit_state": "ascending",
             "relative_orbit": 26, "polarizations": ["VV", "VH"], "enl": ENL, "scenario": h,
         })
         step(ids[key])
-    g20 = _coarser(grid, 2)
+    g20 = coarser_grid(grid, 2)
     for key, when, fl, cf in (("s2_pre", cfg.s2_pre, None, 0.0), ("s2_post", cfg.s2_post, flood, cfg.post_cloud_fraction)):
         bands, scl, cloud = _s2(cls, fl, rng, cf)
         for name, rho in bands.items():
             dn = np.round(rho * 10000 + 1000).astype(np.uint16)  # baseline >= 04.00: BOA_ADD_OFFSET = -1000
             if name in ("B11", "B12"):
-                write_cog(folders[key] / f"{name}.tif", _block_reduce(dn.astype(np.float32), 2, "mean").astype(np.uint16), g20, nodata=0, band_names=[name], tags=SIM_TAGS)
+                write_cog(folders[key] / f"{name}.tif", block_reduce(dn.astype(np.float32), 2, "mean").astype(np.uint16), g20, nodata=0, band_names=[name], tags=SIM_TAGS)
             else:
                 write_cog(folders[key] / f"{name}.tif", dn, grid, nodata=0, band_names=[name], tags=SIM_TAGS)
-        write_cog(folders[key] / "SCL.tif", _block_reduce(scl, 2, "nearest"), g20, nodata=0, band_names=["SCL"], tags=SIM_TAGS)
-        _meta(folders[key], {
+        write_cog(folders[key] / "SCL.tif", block_reduce(scl, 2, "nearest"), g20, nodata=0, band_names=["SCL"], tags=SIM_TAGS)
+        write_meta(folders[key], {
             "id": ids[key], "kind": "s2-l2a", "platform": "sentinel-2b", "instrument": "msi", "level": "L2A",
             "datetime": when.isoformat(), "footprint": mapping(footprint), "cloud_cover": round(cloud, 2),
             "quantification": 10000, "boa_add_offset": -1000, "processing_baseline": "05.11", "mgrs_tile": "48QXH",
@@ -347,7 +347,7 @@ def simulate(out_dir: Path, cfg: SimConfig = SimConfig(), progress: Callable[[st
     return folders
 
 
-def _meta(folder: Path, meta: dict[str, Any]) -> None:
+def write_meta(folder: Path, meta: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / ".scene.json.tmp"
     tmp.write_text(json.dumps({**meta, "simulated": True}, indent=1))

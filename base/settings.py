@@ -1,5 +1,9 @@
-"""Validated settings (prefix ``HPGEO_``), built lazily behind a cached getter.
+"""The one settings object (prefix ``HPGEO_``): read from the environment once, at the edge, and passed in.
 
+The shell (``hpgeo`` CLI, ``hpgeo serve``) and the API's app factory call :func:`get_settings`; domain
+code never does: it takes a :class:`Settings` (or the explicit values it needs) as an argument, and
+falls back to :meth:`Settings.defaults` (the documented defaults, no environment) when given none.
+Credentials are :class:`~pydantic.SecretStr`: they print as ``**********``.
 Tests and the CLI can swap the whole object with :func:`override_settings`.
 """
 
@@ -9,7 +13,7 @@ import contextlib
 from pathlib import Path
 from typing import Iterator, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings", "configure", "override_settings"]
@@ -40,6 +44,37 @@ class Settings(BaseSettings):
         None, description="Address of a dask.distributed scheduler; default: dask's local threaded scheduler."
     )
     log_level: str = "INFO"
+
+    # --- scene sources: hub URLs, credentials, download behaviour, the watch schedule -------------------
+    dhus_url: str = Field("https://apihub.copernicus.eu/apihub/", description="DHuS (SciHub-style) API root.")
+    dhus_user: str | None = None
+    dhus_password: SecretStr | None = None
+    odata_url: str = Field("https://catalogue.dataspace.copernicus.eu", description="Copernicus Data Space catalogue root.")
+    odata_download_url: str | None = Field(
+        "https://download.dataspace.copernicus.eu", description="Root of Products({Id})/$value downloads (default: odata_url)."
+    )
+    odata_token_url: str = Field(
+        "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/openid-connect/token",
+        description="OpenID Connect token endpoint (password grant) for CDSE downloads.",
+    )
+    odata_client_id: str = "cdse-public"
+    odata_user: str | None = None
+    odata_password: SecretStr | None = None
+    stac_url: str = Field("https://earth-search.aws.element84.com/v1", description="Default STAC API.")
+    download_retries: int = Field(5, ge=0, description="Retries on connection errors, 5xx and 429.")
+    download_backoff: float = Field(1.0, ge=0, description="First retry delay in seconds (doubles each time).")
+    download_max_backoff: float = Field(60.0, ge=0)
+    download_timeout: float = Field(60.0, gt=0, description="Connect/read timeout of one request, seconds.")
+    download_chunk: int = Field(1 << 20, gt=0, description="Bytes per read while streaming.")
+    watch_config: Path | None = Field(None, description="YAML file listing the watch jobs.")
+    watch_state: Path | None = Field(None, description="JSON state of the watch jobs (default <data_dir>/watch-state.json).")
+    watch_every: float = Field(3600.0, gt=0, description="Seconds between watch cycles.")
+
+
+    @classmethod
+    def defaults(cls) -> "Settings":
+        """The documented defaults, without reading the environment or ``.env``."""
+        return cls.model_construct()
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -1,6 +1,6 @@
 """SIMULATED Sentinel-2 L2A scenes of an eroding stretch of Hải Phòng's coast with a KNOWN shoreline.
 
-The stretch follows the scenario coast of :mod:`ingest.simulator` between Tiên Lãng and Kiến Thụy
+The stretch follows the scenario coast of :mod:`simulator.scenes` between Tiên Lãng and Kiến Thụy
 (the segment from 106.662 E 20.642 N to 106.705 E 20.668 N; land to the north-west). In a local
 frame (along-shore ``s``, cross-shore ``c`` positive seaward, metres, origin at the scene centre):
 
@@ -10,9 +10,9 @@ frame (along-shore ``s``, cross-shore ``c`` positive seaward, metres, origin at 
 with y0 a sum of sines (sub-pixel, metre-scale wiggles), r(s) = r̄ + a·sin(2πs/λ) m/yr (erosion
 everywhere), z(t) a diurnal Hòn Dáu-like tide (K1, O1, M2, S2) and tanβ the beach-face slope.
 Pixels mix water, sand, vegetation, ponds and clouds by their exact sub-pixel area (4×4 supersampling
-at 10 m; the 20 m bands average 2×2 of those); reflectances are :mod:`ingest.simulator`'s spectra with
+at 10 m; the 20 m bands average 2×2 of those); reflectances are :mod:`simulator.scenes`'s spectra with
 smooth turbidity/texture and sensor noise. Scenes are written in the simulator's folder format
-(read with :func:`ingest.simulator.read_simulated`), the tide series as a CoastSat-style CSV
+(read with :func:`simulator.scenes.read_simulated`), the tide series as a CoastSat-style CSV
 (``dates,tide``) and the truth in ``truth/shoreline_truth.json``. Every id starts with ``SIM-`` and
 every GeoTIFF carries ``HPGEO_SIMULATED=yes``.
 """
@@ -30,7 +30,7 @@ from shapely.geometry import LineString, box, mapping
 from geo.cog import write_cog
 from geo.crs import PROCESSING_CRS, WGS84, reproject_geometry
 from geo.grid import Grid
-from ingest.simulator import COAST, POND, RHO, RHO_CLOUD, S2_BANDS, SAND, SEA, SIM_TAGS, CROP, _coarser, _smooth_noise, config_hash
+from simulator.scenes import COAST, POND, RHO, RHO_CLOUD, S2_BANDS, SAND, SEA, SIM_TAGS, CROP, coarser_grid, smooth_noise, config_hash
 
 __all__ = [
     "ShorelineSimConfig",
@@ -184,8 +184,8 @@ def _scene(cfg: ShorelineSimConfig, i: int, rng: np.random.Generator) -> tuple[d
             cloud |= np.hypot(s - sc, c - cc) < rad
             shadow |= np.hypot(s - sc + 250, c - cc + 350) < rad * 0.8
     shadow &= ~cloud
-    texture_w = 1 + 0.10 * np.kron(_smooth_noise(rng, (h, w), 40), np.ones((k, k), np.float32))
-    texture_l = 1 + 0.05 * np.kron(_smooth_noise(rng, (h, w), 15), np.ones((k, k), np.float32))
+    texture_w = 1 + 0.10 * np.kron(smooth_noise(rng, (h, w), 40), np.ones((k, k), np.float32))
+    texture_l = 1 + 0.05 * np.kron(smooth_noise(rng, (h, w), 15), np.ones((k, k), np.float32))
     bands: dict[str, np.ndarray] = {}
     for bi, b in enumerate(S2_BANDS):
         lut = np.zeros(256, np.float32)
@@ -239,7 +239,7 @@ def simulate_shoreline(out_dir: Path, cfg: ShorelineSimConfig = ShorelineSimConf
         return folders
     rng = np.random.default_rng(cfg.seed)
     grid = cfg.grid()
-    g20 = _coarser(grid, 2)
+    g20 = coarser_grid(grid, 2)
     footprint = mapping(grid.footprint(WGS84))
     for i, (folder, sid, when) in enumerate(zip(folders, ids, cfg.dates)):
         bands, scl, cloud = _scene(cfg, i, rng)

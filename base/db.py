@@ -12,11 +12,15 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import Any, ClassVar, Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import JSON, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "make_engine"]
+__all__ = ["Database", "make_engine", "JSONType"]
+
+#: A JSON column: JSON on SQLite, JSONB on PostgreSQL (shared by the catalog and the registry).
+JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 def make_engine(url: str) -> Engine:
