@@ -1,7 +1,8 @@
 """Search parameters normalised once at the boundary: one bbox type, one datetime-interval type.
 
 Accepts what STAC API clients send (``"w,s,e,n"`` strings or lists; RFC 3339 instants or
-``start/end`` intervals with ``..`` for open ends) and raises :class:`InvalidQuery` with a
+``start/end`` intervals with ``..`` for open ends; ``YYYY``, ``YYYY-MM`` and ``YYYY-MM-DD`` shorthands for
+a whole year, month or day) and raises :class:`InvalidQuery` with a
 message a user can act on.
 """
 
@@ -75,23 +76,45 @@ def parse_datetime(value: str) -> dt.datetime:
     return d.replace(tzinfo=UTC) if d.tzinfo is None else d.astimezone(UTC)
 
 
+def _period(text: str) -> tuple[dt.datetime, dt.datetime]:
+    """First and last instant of what ``text`` names: a year ``YYYY``, a month ``YYYY-MM``, a day
+    ``YYYY-MM-DD`` (each its whole span, UTC), or one RFC 3339 date-time (start = end)."""
+    v = text.strip()
+    if len(v) in (4, 7) and v[:4].isdigit() and (len(v) == 4 or (v[4] == "-" and v[5:].isdigit())):
+        year, month = int(v[:4]), int(v[5:]) if len(v) == 7 else None
+        if month is not None and not 1 <= month <= 12:
+            raise InvalidQuery(f"not a month (YYYY-MM, month 01-12): {text!r}")
+        if year < 1:
+            raise InvalidQuery(f"not a year: {text!r}")
+        start = dt.datetime(year, month or 1, 1, tzinfo=UTC)
+        if month is None or month == 12:
+            nxt = dt.datetime(year + 1, 1, 1, tzinfo=UTC) if year < dt.MAXYEAR else None
+        else:
+            nxt = dt.datetime(year, month + 1, 1, tzinfo=UTC)
+        end = nxt - dt.timedelta(microseconds=1) if nxt else dt.datetime.max.replace(tzinfo=UTC)
+        return start, end
+    d = parse_datetime(v)
+    if len(v) == 10:  # a day
+        return d, d + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    return d, d
+
+
 def parse_interval(value: Any) -> Interval | None:
-    """``instant``, ``start/end``, ``../end``, ``start/..`` → Interval (inclusive). A bare date covers its whole day."""
+    """``instant``, ``start/end``, ``../end``, ``start/..`` → Interval (inclusive).
+
+    A bare year (``2025``), month (``2025-09``) or date (``2025-09-03``) covers its whole span, alone
+    or as either end: ``2025-09`` is 1–30 September 2025, ``2025-01/2025-03`` the first quarter.
+    """
     if value in (None, ""):
         return None
     if isinstance(value, Interval):
         return value
     text = str(value).strip()
     if "/" not in text:
-        d = parse_datetime(text)
-        if len(text) == 10:  # a day
-            return Interval(d, d + dt.timedelta(days=1) - dt.timedelta(microseconds=1))
-        return Interval(d, d)
+        return Interval(*_period(text))
     a, _, b = text.partition("/")
-    start = None if a in ("..", "") else parse_datetime(a)
-    end = None if b in ("..", "") else parse_datetime(b)
-    if end is not None and len(b.strip()) == 10:
-        end = end + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    start = None if a.strip() in ("..", "") else _period(a)[0]
+    end = None if b.strip() in ("..", "") else _period(b)[1]
     if start is None and end is None:
         raise InvalidQuery("datetime interval '../..' is open at both ends")
     if start and end and start > end:

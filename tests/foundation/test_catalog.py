@@ -88,6 +88,31 @@ def test_malformed_bbox_is_rejected(bbox):
         parse_bbox(bbox)
 
 
+@pytest.mark.parametrize(
+    "text, start, end",
+    [
+        ("2025-09", (2025, 9, 1), (2025, 10, 1)),
+        ("2025", (2025, 1, 1), (2026, 1, 1)),
+        ("2024-02", (2024, 2, 1), (2024, 3, 1)),
+        ("2025-12", (2025, 12, 1), (2026, 1, 1)),
+        ("2025-01/2025-03", (2025, 1, 1), (2025, 4, 1)),
+        ("2024/2025-09-03", (2024, 1, 1), (2025, 9, 4)),
+    ],
+)
+def test_year_and_month_shorthands_cover_their_whole_span(text, start, end):
+    utc = dt.timezone.utc
+    iv = parse_interval(text)
+    assert iv.start == dt.datetime(*start, tzinfo=utc)
+    assert iv.end == dt.datetime(*end, tzinfo=utc) - dt.timedelta(microseconds=1)
+    assert parse_interval(f"{text.split('/')[0]}/..").end is None
+
+
+@pytest.mark.parametrize("bad", ["2025-13", "2025-00", "2025-9", "202", "2025-09/2025-08"])
+def test_bad_shorthands_are_rejected(bad):
+    with pytest.raises(InvalidQuery):
+        parse_interval(bad)
+
+
 def test_intervals():
     iv = parse_interval("2025-09-01/2025-09-30")
     assert iv.start == dt.datetime(2025, 9, 1, tzinfo=dt.timezone.utc)
