@@ -94,7 +94,7 @@ def _run(source: Any, area: Any, clip: Any, datetime: str | None, download: bool
 
 @app.command("stac")
 def stac(
-    url: str = typer.Argument(..., help="STAC API root, e.g. https://earth-search.aws.element84.com/v1"),
+    url: Optional[str] = typer.Argument(None, help="STAC API root (default HPGEO_STAC_URL: https://earth-search.aws.element84.com/v1)."),
     collection: list[str] = typer.Option(..., "--collection", "-c", help="STAC collection to search (repeatable)."),
     aoi: Optional[str] = _AOI,
     bbox: Optional[str] = _BBOX,
@@ -107,12 +107,12 @@ def stac(
     from ingest.sources.stac import StacSource
 
     area, clip = _area(aoi, bbox, required=False)
-    _run(StacSource(url, settings=get_settings()), area, clip, datetime, download, collections=collection, max_cloud=max_cloud, limit=limit)
+    _run(StacSource(url or get_settings().stac_url, settings=get_settings()), area, clip, datetime, download, collections=collection, max_cloud=max_cloud, limit=limit)
 
 
 @app.command("dhus")
 def dhus(
-    url: str = typer.Argument(..., help="DHuS API root (SciHub protocol), e.g. https://apihub.copernicus.eu/apihub/"),
+    url: Optional[str] = typer.Argument(None, help="DHuS API root, SciHub protocol (default HPGEO_DHUS_URL: https://apihub.copernicus.eu/apihub/)."),
     platform: str = typer.Option(..., "--platform", help="Platform name: Sentinel-1, Sentinel-2 ..."),
     product_type: Optional[str] = typer.Option(None, "--product-type", help="e.g. GRD, S2MSI2A."),
     aoi: Optional[str] = _AOI,
@@ -131,13 +131,13 @@ def dhus(
     from ingest.sources.dhus import DhusSource
 
     area, clip = _area(aoi, bbox, required=True)
-    _run(DhusSource(url, user=user, password=password, settings=get_settings()), area, clip, datetime, download,
+    _run(DhusSource(url or get_settings().dhus_url, user=user, password=password, settings=get_settings()), area, clip, datetime, download,
          platform=platform, product_type=product_type, max_cloud=max_cloud, limit=limit)
 
 
 @app.command("odata")
 def odata(
-    url: str = typer.Argument(..., help="Catalogue root, e.g. https://catalogue.dataspace.copernicus.eu"),
+    url: Optional[str] = typer.Argument(None, help="Catalogue root (default HPGEO_ODATA_URL: https://catalogue.dataspace.copernicus.eu)."),
     collection: str = typer.Option("SENTINEL-1", "--collection", "-c", help="SENTINEL-1, SENTINEL-2 ..."),
     product_type: Optional[str] = typer.Option(None, "--product-type", help="e.g. IW_GRDH_1S, S2MSI2A."),
     aoi: Optional[str] = _AOI,
@@ -152,7 +152,7 @@ def odata(
     from ingest.sources.odata import ODataSource
 
     area, clip = _area(aoi, bbox, required=True)
-    _run(ODataSource(url, download_url=download_url, settings=get_settings()), area, clip, datetime, download,
+    _run(ODataSource(url or get_settings().odata_url, download_url=download_url, settings=get_settings()), area, clip, datetime, download,
          collection=collection, product_type=product_type, max_cloud=max_cloud, limit=limit)
 
 
