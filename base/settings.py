@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         None, description="Address of a dask.distributed scheduler; default: dask's local threaded scheduler."
     )
     log_level: str = "INFO"
+    remote_asset_prefixes: list[str] = Field(
+        default_factory=list,
+        description="URL prefixes (http(s)/s3/gs) whose assets GDAL may read directly (scale-out COGs over HTTP or "
+        "object storage), e.g. [\"https://cogs.example.org/hpgeo/\"]. Every other remote href is refused.",
+    )
 
     # --- scene sources: hub URLs, credentials, download behaviour, the watch schedule -------------------
     dhus_url: str = Field("https://apihub.copernicus.eu/apihub/", description="DHuS (SciHub-style) API root.")

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
+from base.paths import check_remote, confine, is_remote
 from geo.grid import Grid
 from ingest.scene import BandInfo
 
@@ -251,11 +252,17 @@ INPUT_COLLECTIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def resolve_href(href: str, data_dir: Path) -> str:
-    """A path GDAL can open: absolute URLs as they are (http(s) through /vsicurl/), relative paths under data_dir."""
-    if href.startswith(("http://", "https://")):
-        return f"/vsicurl/{href}"
-    if href.startswith(("s3://", "gs://", "/vsi")):
-        return href.replace("s3://", "/vsis3/").replace("gs://", "/vsigs/")
-    p = Path(href)
-    return str(p if p.is_absolute() else (data_dir / p))
+def resolve_href(href: str, data_dir: Path, remote_prefixes: Iterable[str] = ()) -> str:
+    """A path GDAL may open for an asset href, or :class:`base.paths.UnsafePath`.
+
+    Relative paths resolve under ``data_dir`` and must stay inside it (``../`` and symbolic links out are
+    refused); absolute paths only when they are inside ``data_dir``. http(s)/s3/gs URLs pass only under one of
+    ``remote_prefixes`` (``Settings.remote_asset_prefixes``; none by default) and become GDAL's ``/vsicurl/``,
+    ``/vsis3/``, ``/vsigs/``. A GDAL virtual path (``/vsi…``) written into an item is refused.
+    """
+    if is_remote(href):
+        check_remote(href, remote_prefixes)
+        if href.lower().startswith(("http://", "https://")):
+            return f"/vsicurl/{href}"
+        return href.replace("s3://", "/vsis3/", 1).replace("gs://", "/vsigs/", 1)
+    return str(confine(href, data_dir))

@@ -65,10 +65,11 @@ class TileRequest:
         return RenderSpec(tuple(assets), colormap, rescale)
 
 
-def _read(item: dict[str, Any], assets: Sequence[str], data_dir: Path, z: int, x: int, y: int, tilesize: int) -> ImageData:
+def _read(item: dict[str, Any], assets: Sequence[str], data_dir: Path, z: int, x: int, y: int, tilesize: int,
+          remote_prefixes: Sequence[str] = ()) -> ImageData:
     images = []
     for a in assets:
-        href = resolve_href(item["assets"][a]["href"], data_dir)
+        href = resolve_href(item["assets"][a]["href"], data_dir, remote_prefixes)
         with Reader(href, tms=WEB_MERCATOR) as r:
             if not r.tile_exists(x, y, z):
                 raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside item {item['id']!r}")
@@ -76,10 +77,12 @@ def _read(item: dict[str, Any], assets: Sequence[str], data_dir: Path, z: int, x
     return images[0] if len(images) == 1 else ImageData.create_from_list(images)
 
 
-def tile_png(item: dict[str, Any], z: int, x: int, y: int, req: TileRequest, data_dir: Path, tilesize: int = 256) -> bytes:
-    """Render one PNG tile (transparent where there is no data)."""
+def tile_png(item: dict[str, Any], z: int, x: int, y: int, req: TileRequest, data_dir: Path, tilesize: int = 256,
+             remote_prefixes: Sequence[str] = ()) -> bytes:
+    """Render one PNG tile (transparent where there is no data). Asset files must lie in ``data_dir`` or under
+    one of ``remote_prefixes`` (see :func:`ingest.items.resolve_href`)."""
     spec = req.resolve(item)
-    img = _read(item, spec.assets, data_dir, z, x, y, tilesize)
+    img = _read(item, spec.assets, data_dir, z, x, y, tilesize, remote_prefixes)
     if spec.rescale:
         img.rescale(in_range=(spec.rescale,) * img.count)
     elif img.data.dtype.kind == "f":
@@ -88,8 +91,8 @@ def tile_png(item: dict[str, Any], z: int, x: int, y: int, req: TileRequest, dat
     return img.render(img_format="PNG", colormap=cmap, add_mask=True)
 
 
-def tile_bounds_info(item: dict[str, Any], asset: str, data_dir: Path) -> dict[str, Any]:
+def tile_bounds_info(item: dict[str, Any], asset: str, data_dir: Path, remote_prefixes: Sequence[str] = ()) -> dict[str, Any]:
     """Bounds (WGS 84) and the zoom range the asset supports (from its COG overviews)."""
-    href = resolve_href(item["assets"][asset]["href"], data_dir)
+    href = resolve_href(item["assets"][asset]["href"], data_dir, remote_prefixes)
     with Reader(href, tms=WEB_MERCATOR) as r:
         return {"bounds": list(r.get_geographic_bounds(WEB_MERCATOR.rasterio_geographic_crs)), "minzoom": r.minzoom, "maxzoom": r.maxzoom}

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from api.deps import BaseUrlDep, CatalogDep, SettingsDep
 from api.links import collection_out, item_out
 from ingest.catalog import SearchQuery
+from base.paths import is_remote
 from ingest.items import resolve_href
 from ingest.catalog.errors import ItemNotFound
 
@@ -142,8 +143,10 @@ def get_asset(collection_id: str, item_id: str, asset: str, catalog: CatalogDep,
     if asset not in item["assets"]:
         raise ItemNotFound(f"item {item_id!r} has no asset {asset!r}")
     a = item["assets"][asset]
-    path = Path(resolve_href(a["href"], settings.resolved_data_dir))
-    if not path.exists():
+    if is_remote(a["href"]):  # only files in the data directory are served; a remote asset is fetched from its host
+        raise ItemNotFound(f"asset {item_id}/{asset} is not stored on this server; its href is {a['href']}")
+    path = Path(resolve_href(a["href"], settings.resolved_data_dir))  # UnsafePath (400) for ../ and absolute paths out
+    if not path.is_file():
         raise ItemNotFound(f"asset file of {item_id}/{asset} is missing")
     return FileResponse(path, media_type=a.get("type", "application/octet-stream"), filename=f"{item_id}_{asset}{path.suffix}")
 

@@ -56,7 +56,7 @@ async def tile(
         raise InvalidRequest(f"tile {z}/{x}/{y} does not exist: x and y must be below {2**z} at zoom {z}")
     req = _request(assets, rescale, colormap)
     item = catalog.get_item(collection_id, item_id)
-    png = await run_in_threadpool(tile_png, item, z, x, y, req, settings.resolved_data_dir)
+    png = await run_in_threadpool(tile_png, item, z, x, y, req, settings.resolved_data_dir, 256, settings.remote_asset_prefixes)
     return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
 
 
@@ -75,7 +75,7 @@ def tilejson(
     item = catalog.get_item(collection_id, item_id)
     req = _request(assets, rescale, colormap)
     spec = req.resolve(item)
-    info = tile_bounds_info(item, spec.assets[0], settings.resolved_data_dir)
+    info = tile_bounds_info(item, spec.assets[0], settings.resolved_data_dir, settings.remote_asset_prefixes)
     w, s, e, n = info["bounds"]
     minz, maxz = info["minzoom"], min(info["maxzoom"], settings.max_tile_zoom)
     return {

@@ -1,0 +1,128 @@
+"""GDAL, hardened: what hpgeo lets GDAL open, and how.
+
+GDAL follows whatever a file tells it to: a VRT's ``SourceFilename`` can name ``/etc/passwd`` or a
+``/vsicurl/`` URL (the TiTiler #1180 class of bug), a GeoTIFF can be a 200,000² sparse file that is
+tiny on disk. Every process that opens user or remote data goes through :func:`open_checked`:
+
+* only an allowlist of drivers (``INGEST_DRIVERS``: GeoTIFF/COG and JPEG 2000, the formats of the
+  SAFE and Landsat products and of local rasters; the scan reader adds PNG/JPEG) — checked by what
+  GDAL actually opened, not by the file name, so a VRT called ``.tif`` is refused;
+* no GDAL virtual path (``/vsi…``) or URL from file contents or callers, except the ``/vsizip/`` and
+  ``/vsitar/`` paths hpgeo builds itself for members of an archive it has checked (``allow_vsi``);
+* every file GDAL touched for the dataset must be the file itself or its own sidecars in the same folder;
+* a file-size and a pixel-count limit before any pixel is read; complex rasters refused (they would
+  lose their imaginary part silently);
+* :data:`SAFE_ENV` for every open: no directory listing on open, curl limited to raster extensions.
+
+All refusals raise :class:`UnsafeRaster` (an :class:`~base.errors.InvalidRequest`: HTTP 400, exit code 2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import rasterio
+from rasterio.errors import RasterioIOError
+from rasterio.io import DatasetReader
+
+from geo.errors import GeoError
+
+__all__ = [
+    "UnsafeRaster", "SAFE_ENV", "INGEST_DRIVERS", "SCAN_DRIVERS", "MAX_PIXELS", "MAX_FILE_BYTES",
+    "safe_env", "open_checked", "check_dataset",
+]
+
+INGEST_DRIVERS: tuple[str, ...] = ("GTiff", "COG", "JP2OpenJPEG")
+SCAN_DRIVERS: tuple[str, ...] = INGEST_DRIVERS + ("PNG", "JPEG")
+MAX_PIXELS = 2_000_000_000  # per band: a 44,721² raster; a full 10980² Sentinel-2 tile is 1.2e8
+MAX_FILE_BYTES = 8 << 30  # 8 GiB
+
+SAFE_ENV: dict[str, Any] = {
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff,.TIF,.TIFF,.jp2,.JP2",
+    "GDAL_HTTP_MAX_RETRY": "2",
+    "GDAL_HTTP_TIMEOUT": "60",
+    "VSI_CACHE": "FALSE",
+}
+
+_ARCHIVE_VSI = ("/vsizip/", "/vsitar/", "/vsigzip/")
+
+
+class UnsafeRaster(GeoError):
+    """A raster GDAL must not open (wrong driver, indirection, too large, complex)."""
+
+
+def safe_env(**extra: Any) -> rasterio.Env:
+    """A ``rasterio.Env`` with :data:`SAFE_ENV` (plus ``extra``)."""
+    return rasterio.Env(**{**SAFE_ENV, **extra})
+
+
+def _check_path(path: str, allow_vsi: bool, allow_remote: bool) -> None:
+    if "\x00" in path:
+        raise UnsafeRaster("NUL byte in a raster path")
+    low = path.lower()
+    if low.startswith("/vsi"):
+        if allow_remote and low.startswith(("/vsicurl/", "/vsis3/", "/vsigs/")):
+            return
+        if allow_vsi and low.startswith(_ARCHIVE_VSI) and "/vsi" not in low[len("/vsizip/"):]:
+            return
+        raise UnsafeRaster(f"GDAL virtual path refused: {path[:120]!r}")
+    if "://" in path:
+        raise UnsafeRaster(f"URL refused where a file is expected: {path[:120]!r}")
+
+
+def check_dataset(ds: Any, path: str, *, drivers: Sequence[str] = INGEST_DRIVERS, max_pixels: int = MAX_PIXELS,
+                  allow_complex: bool = False) -> None:
+    """Refuse an opened dataset that is not one of ``drivers``, touches other files, is too large or complex."""
+    if ds.driver not in drivers:
+        raise UnsafeRaster(f"{Path(path).name}: format {ds.driver} is not accepted (accepted: {', '.join(drivers)})")
+    if ds.width <= 0 or ds.height <= 0 or ds.count <= 0:
+        raise UnsafeRaster(f"{Path(path).name}: empty raster ({ds.width}×{ds.height}, {ds.count} band(s))")
+    if ds.width * ds.height > max_pixels:
+        raise UnsafeRaster(f"{Path(path).name}: {ds.width}×{ds.height} pixels is over the limit of {max_pixels:,} per band")
+    if not allow_complex and any(str(dt).startswith("complex") for dt in ds.dtypes):
+        raise UnsafeRaster(f"{Path(path).name}: complex-valued bands ({ds.dtypes[0]}) are not accepted; give amplitude or intensity")
+    if not path.lower().startswith("/vsi"):
+        own = Path(os.path.realpath(path))
+        for f in ds.files or []:
+            fp = Path(os.path.realpath(f))
+            if fp != own and (fp.parent != own.parent or not fp.name.startswith(own.name)):
+                raise UnsafeRaster(f"{own.name}: refers to another file ({fp.name}); indirection is not accepted")
+
+
+@contextlib.contextmanager
+def open_checked(path: str | os.PathLike[str], *, drivers: Sequence[str] = INGEST_DRIVERS, max_pixels: int = MAX_PIXELS,
+                 max_bytes: int = MAX_FILE_BYTES, allow_vsi: bool = False, allow_remote: bool = False,
+                 allow_complex: bool = False) -> Iterator[Any]:
+    """Open ``path`` read-only with :func:`safe_env`, only with ``drivers``, and :func:`check_dataset` it.
+
+    ``allow_vsi`` admits the archive paths hpgeo builds itself (``/vsizip/<checked archive>/<member>``);
+    ``allow_remote`` admits ``/vsicurl/``/``/vsis3/`` paths whose URL was checked against the configured
+    prefixes (:func:`ingest.items.resolve_href`).
+    """
+    p = os.fspath(path)
+    _check_path(p, allow_vsi, allow_remote)
+    if not p.lower().startswith("/vsi"):
+        try:
+            size = os.stat(p).st_size
+        except OSError as exc:
+            raise UnsafeRaster(f"cannot read {Path(p).name}: {exc.strerror}") from exc
+        if size == 0:
+            raise UnsafeRaster(f"{Path(p).name} is empty (0 bytes)")
+        if size > max_bytes:
+            raise UnsafeRaster(f"{Path(p).name} is {size:,} bytes, over the limit of {max_bytes:,}")
+    with safe_env():
+        try:
+            # rasterio.open takes one driver name; its DatasetReader passes a list to GDALOpenEx as the only
+            # drivers GDAL may try, so a VRT (or any other format) is never even parsed
+            ds = DatasetReader(p, driver=list(drivers))
+        except RasterioIOError as exc:
+            raise UnsafeRaster(f"{Path(p).name} is not a readable raster in an accepted format ({', '.join(drivers)}): {exc}") from exc
+        try:
+            check_dataset(ds, p, drivers=drivers, max_pixels=max_pixels, allow_complex=allow_complex)
+            yield ds
+        finally:
+            ds.close()
