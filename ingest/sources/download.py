@@ -2,13 +2,17 @@
 
 Bytes go to ``dest.parent/.partial/NAME.part``. A re-run resumes from the part's size with an HTTP
 ``Range`` request (a server that ignores it and answers 200 makes us start over). Connection errors,
-5xx and 429 are retried with exponential backoff (``Retry-After`` honoured). Only when the size and
+5xx and 429 are retried by tenacity: ``retries`` more attempts, waiting ``backoff`` seconds doubling up
+to ``max_backoff``, or what the server's ``Retry-After`` asks (seconds or an HTTP date), capped at
+``max_backoff``; every attempt resumes from the part. Other statuses (401/403, 404, ...) are not
+retried. Only when the size and
 checksum (MD5, SHA-1, SHA-256, SHA-512, SHA3-*, as the source publishes them) match is the part renamed
 into place, so a file at ``dest`` is always complete and verified; a killed run leaves only the part.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import hashlib
 import logging
@@ -18,11 +22,12 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import requests
+from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from ingest.sources.base import Checksum, Progress
 from ingest.sources.errors import AuthenticationFailed, ChecksumMismatch, DownloadFailed, SceneNotFound, SizeMismatch
 
-__all__ = ["download", "file_checksum", "verify_file", "partial_path", "RETRY_STATUS"]
+__all__ = ["download", "file_checksum", "verify_file", "partial_path", "retry_after_seconds", "RetryAfterWait", "RETRY_STATUS"]
 
 log = logging.getLogger(__name__)
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -57,15 +62,40 @@ def verify_file(path: Path, size: int | None = None, checksum: Checksum | None =
         raise ChecksumMismatch(f"{path.name}: {checksum.algorithm} is {got}, the source published {checksum.value}")
 
 
-def _retry_after(resp: requests.Response | None, default: float) -> float:
-    value = resp.headers.get("Retry-After") if resp is not None else None
-    if not value:
-        return default
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header value asks to wait (delta-seconds or an HTTP date); None when absent
+    or unreadable. A date in the past gives 0."""
+    if not value or not value.strip():
+        return None
     try:
         return max(0.0, float(value))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else default
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError):
+        log.warning("ignoring unreadable Retry-After header %r", value[:60])
+        return None
+    if when.tzinfo is None:  # "-0000": UTC, says RFC 5322
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class RetryAfterWait(wait_exponential):
+    """Tenacity wait: ``backoff`` · 2^(attempt−1) capped at ``max_backoff``, unless the failed response carried a
+    ``Retry-After``, which is honoured, capped at ``max_backoff`` too."""
+
+    def __init__(self, backoff: float, max_backoff: float):
+        super().__init__(multiplier=backoff, max=max_backoff)
+        self.max_backoff = max_backoff
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        resp = getattr(exc, "response", None)
+        asked = retry_after_seconds(resp.headers.get("Retry-After")) if resp is not None else None
+        if asked is not None:
+            return min(asked, self.max_backoff)
+        return super().__call__(retry_state)
 
 
 def _start_at(part: Path, size: int | None) -> int:
@@ -110,21 +140,27 @@ def download(
     part = partial_path(dest)
     part.parent.mkdir(parents=True, exist_ok=True)
     http = session or requests.Session()
-    attempt = 0
-    while True:
-        offset = _start_at(part, size)
-        try:
-            if size is None or offset < size:
-                _transfer(http, url, part, offset, size, headers, timeout, chunk, progress)
-            break
-        except _Retryable as exc:
-            attempt += 1
-            if attempt > retries:
-                raise DownloadFailed(f"{dest.name}: gave up after {retries} retries: {exc}") from None
-            delay = min(max_backoff, backoff * 2 ** (attempt - 1))
-            delay = _retry_after(exc.response, delay) if exc.response is not None else delay
-            log.info("%s: %s; retry %d/%d in %.1fs (have %d bytes)", dest.name, exc, attempt, retries, delay, _start_at(part, size))
-            sleep(delay)
+
+    def log_retry(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.info("%s: %s; retry %d/%d in %.1fs (have %d bytes)", dest.name, exc, state.attempt_number, retries, wait, _start_at(part, size))
+
+    retrying = Retrying(
+        stop=stop_after_attempt(retries + 1),
+        wait=RetryAfterWait(backoff, max_backoff),
+        retry=retry_if_exception_type(_Retryable),
+        before_sleep=log_retry,
+        sleep=sleep,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                offset = _start_at(part, size)
+                if size is None or offset < size:
+                    _transfer(http, url, part, offset, size, headers, timeout, chunk, progress)
+    except RetryError as err:
+        raise DownloadFailed(f"{dest.name}: gave up after {retries} retries: {err.last_attempt.exception()}") from None
     try:
         verify_file(part, size, checksum)
     except ChecksumMismatch:
