@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rasterio
+from affine import Affine
 from shapely.geometry import box
 
 from geo.cog import validate_cog, write_cog
@@ -29,6 +30,25 @@ def test_grid_mismatch_raises():
     b = Grid.from_bbox((0, 0, 100, 100), 32648, 20)
     with pytest.raises(GridMismatch):
         a.check_same(b)
+
+
+def test_grid_check_same_compares_each_of_shape_transform_and_crs():
+    """Two grids that differ in one property only: each difference alone is a mismatch."""
+    a = Grid.from_bbox((600000, 2280000, 601000, 2281000), 32648, 10)
+    a.check_same(Grid.from_bbox((600000, 2280000, 601000, 2281000), "EPSG:32648", 10))  # same grid, other spelling
+    # same shape and transform, neighbouring UTM zone (48N vs 49N): the same numbers are 6° of longitude apart
+    other_crs = Grid(a.shape, a.transform, norm_crs(32649).to_wkt())
+    assert other_crs.shape == a.shape and other_crs.transform == a.transform and other_crs.crs != a.crs
+    with pytest.raises(GridMismatch, match="different grids"):
+        a.check_same(other_crs, "post and pre")
+    with pytest.raises(GridMismatch):
+        other_crs.check_same(a)
+    with pytest.raises(GridMismatch):  # WGS 84 / UTM 48S: same projection parameters but the false northing
+        a.check_same(Grid(a.shape, a.transform, norm_crs(32748).to_wkt()))
+    with pytest.raises(GridMismatch):  # shape only
+        a.check_same(Grid((a.height + 1, a.width), a.transform, a.crs_wkt))
+    with pytest.raises(GridMismatch):  # origin only, one pixel east
+        a.check_same(Grid(a.shape, a.transform * Affine.translation(1, 0), a.crs_wkt))
 
 
 def test_norm_crs_accepts_forms_and_rejects_garbage():
