@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from registry.calendar import CycleRule
 from registry.errors import InvalidRegistryInput
+from registry.models import AgencyRow
+from registry.rows import agency_chain
+from registry.seed import SPACE_PLAN
+from registry.template import shorten, template_markdown
 from registry.vocab import REPORT_STATES, STATUSES, label
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,17 +72,11 @@ class Consolidated:
         return sum(b.report_state.startswith("submitted") for b in self.agencies)
 
 
-def _short(text: str, n: int = 160) -> str:
-    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
-
-
 def build_consolidated(reg: "Registry", year: int, plan_id: str | None = None, today: dt.date | None = None) -> Consolidated:
     """Every reporting agency of ``year`` with its report state and the status of the tasks it leads."""
-    from registry.store import SPACE_PLAN, agency_chain  # local: store imports this module lazily too
-    from registry.calendar import CycleRule
 
     plan_id = plan_id or SPACE_PLAN
-    reg._check_year(plan_id, year)
+    reg.check_year(plan_id, year)
     plan = reg.plan(plan_id)
     rule = CycleRule.from_plan(plan["reporting"])
     due = rule.report_due(year)
@@ -84,10 +85,6 @@ def build_consolidated(reg: "Registry", year: int, plan_id: str | None = None, t
     all_agencies = {a["id"]: a for a in reg.agencies()}
     reports = reg.reports(year, plan_id)
     tasks = reg.list_tasks(plan=plan_id, year=year)
-    from sqlalchemy import select
-
-    from registry.models import AgencyRow
-
     with reg.session() as s:
         rows = {a.id: a for a in s.scalars(select(AgencyRow))}
 
@@ -105,7 +102,7 @@ def build_consolidated(reg: "Registry", year: int, plan_id: str | None = None, t
 
     lines: dict[str, list[TaskLine]] = {a: [] for a in [*agencies, COMMON]}
     for t in tasks:
-        lines[owner(t)].append(TaskLine(t["id"], t["local_id"], _short(t["text_vi"]), t["status"], label(STATUSES, t["status"]),
+        lines[owner(t)].append(TaskLine(t["id"], t["local_id"], shorten(t["text_vi"]), t["status"], label(STATUSES, t["status"]),
                                         t["progress"], t["status_note"] or ""))
     blocks = []
     for a in agencies:
@@ -282,34 +279,3 @@ def export(c: Consolidated, fmt: str, path: Path) -> Path:
         raise InvalidRegistryInput(f"unknown report format {fmt!r}; one of: {', '.join(FORMATS)}")
     writer = {"md": write_markdown, "docx": write_docx, "xlsx": write_xlsx}[fmt]
     return writer(c, Path(path))
-
-
-def template_markdown(reg: "Registry", agency_id: str, year: int, plan_id: str, lang: str = "vi") -> str:
-    """The report template for one agency: its tasks with empty status columns, and the plan's indicators."""
-    agency = reg.agency(agency_id)
-    plan = reg.plan(plan_id)
-    from registry.calendar import CycleRule
-
-    due = CycleRule.from_plan(plan["reporting"]).report_due(year)
-    tasks = reg.list_tasks(plan=plan_id, agency=agency_id, year=year)
-    own = [t for t in tasks if t["lead_agency"] and agency_id in _lead_chain(reg, t["lead_agency"]["id"])]
-    lines = [
-        f"# Mẫu báo cáo tình hình triển khai năm {year}",
-        "",
-        f"Kế hoạch: {plan['title_vi']}",
-        f"Cơ quan báo cáo: {agency['name_vi']} ({agency_id})",
-        f"Gửi Sở Khoa học và Công nghệ trước ngày {due + dt.timedelta(days=1):%d/%m/%Y}.",
-        "",
-        "| Nhiệm vụ | Nội dung | Tình trạng | Tiến độ (%) | Kết quả, khó khăn, kiến nghị |",
-        "|---|---|---|---|---|",
-    ]
-    for t in own:
-        lines.append(f"| {t['local_id']} | {_short(t['text_vi'], 200)} |  |  |  |")
-    lines += ["", "| Chỉ tiêu | Mục tiêu | Số liệu của cơ quan |", "|---|---|---|"]
-    for i in reg.indicators(plan_id, year):
-        lines.append(f"| {i['name_vi'] or i['name_en']} | {i['target_text']} {i['unit'] or ''} |  |")
-    return "\n".join(lines) + "\n"
-
-
-def _lead_chain(reg: "Registry", agency_id: str) -> list[str]:
-    return reg.successor_chain(agency_id)

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from base.db import Database, make_engine
 from registry import calendar as cal
@@ -23,7 +20,6 @@ from registry.errors import (
     AgencyNotFound,
     InvalidApiKey,
     InvalidRegistryInput,
-    InvalidSeed,
     NotAllowed,
     PlanNotFound,
     ReportNotFound,
@@ -45,38 +41,16 @@ from registry.models import (
     TaskStatusRow,
     utcnow,
 )
+from registry.rows import agency_chain, agency_dict, by_task, indicator_dict, plan_dict, report_dict, status_dict, task_summary
+from registry.seed import SEED_FILE, SPACE_PLAN, read_seed, write_seed_rows
+from registry.template import template_markdown
 from registry.vocab import STATUSES, TYPES, UNREPORTED
 
 __all__ = ["Registry", "SEED_FILE", "SPACE_PLAN", "read_seed"]
 
 log = logging.getLogger(__name__)
 
-SEED_FILE = Path(__file__).resolve().parent / "data" / "registry.yaml"
-SPACE_PLAN = "VUTRU-2030"
 MAX_TEXT = 100_000
-
-
-def read_seed(path: Path | str | None = None) -> dict[str, Any]:
-    """Parse and sanity-check a registry seed file (default: the project's own)."""
-    p = Path(path) if path else SEED_FILE
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvalidSeed(f"seed file not found: {p}") from exc
-    except yaml.YAMLError as exc:
-        raise InvalidSeed(f"seed file {p} is not valid YAML: {exc}") from exc
-    if not isinstance(doc, dict) or doc.get("format") != "hpgeo-registry-seed/1":
-        raise InvalidSeed(f"{p} is not an hpgeo registry seed (format hpgeo-registry-seed/1)")
-    for key in ("agencies", "plans"):
-        if not isinstance(doc.get(key), list) or not doc[key]:
-            raise InvalidSeed(f"{p}: '{key}' must be a non-empty list")
-    return doc
-
-
-def _date(v: Any) -> dt.date | None:
-    if v is None or isinstance(v, dt.date):
-        return v
-    return dt.date.fromisoformat(str(v))
 
 
 class Registry(Database):
@@ -115,73 +89,8 @@ class Registry(Database):
         One transaction: all or nothing. Yearly status, reports, keys and the audit trail are kept.
         ``progress``: an optional rich Progress to advance per task.
         """
-        counts = {"plans": 0, "agencies": 0, "tasks": 0, "assignments": 0, "product_links": 0, "indicators": 0}
-        total = sum(len(p.get("tasks", [])) for p in doc["plans"])
-        bar = progress.add_task("loading registry", total=total) if progress is not None else None
         with self.session() as s:
-            agency_ids = {a["id"] for a in doc["agencies"]}
-            for a in doc["agencies"]:
-                for ref in ("successor", "parent"):
-                    if a.get(ref) and a[ref] not in agency_ids:
-                        raise InvalidSeed(f"agency {a['id']}: unknown {ref} {a[ref]!r}")
-                s.merge(AgencyRow(
-                    id=a["id"], name_vi=a["name_vi"], name_en=a["name_en"], kind=a["kind"], parent_id=a.get("parent"),
-                    coordinator=bool(a.get("coordinator")), reports_annually=bool(a.get("reports_annually")),
-                    successor_id=a.get("successor"), successor_from=_date(a.get("successor_from")),
-                    after_2025=a.get("after_2025"), successor_basis=a.get("successor_basis"),
-                    successor_verified=a.get("successor_verified"), note=a.get("note"),
-                ))
-                counts["agencies"] += 1
-            s.flush()
-            for p in doc["plans"]:
-                s.merge(PlanRow(
-                    id=p["id"], kind=p["kind"], title_vi=p["title_vi"], title_en=p["title_en"],
-                    title_inferred=bool(p.get("title_inferred")), start_year=int(p["start_year"]), end_year=int(p["end_year"]),
-                    decision_number=p.get("decision_number"), decision_date=p.get("decision_date"), issuer=p.get("issuer"),
-                    source_seed=p["source_seed"], coordinator_id=p["coordinator"], notes=p.get("notes"), reporting=p.get("reporting"),
-                ))
-                counts["plans"] += 1
-                s.flush()
-                for sec in p.get("sections", []):
-                    s.merge(SectionRow(plan_id=p["id"], code=sec["code"], title_vi=sec["title_vi"],
-                                       parent_code=sec.get("parent"), position=int(sec["position"])))
-                for t in p.get("tasks", []):
-                    for l in t["leads"] + [{"agency": c} for c in t["cooperating"]]:
-                        if l["agency"] not in agency_ids:
-                            raise InvalidSeed(f"task {t['id']}: unknown agency {l['agency']!r}")
-                    s.merge(TaskRow(
-                        id=t["id"], plan_id=p["id"], local_id=t["local_id"], section_code=t["section"], parent_id=t.get("parent"),
-                        position=int(t["position"]), kind=t["kind"], types=list(t["types"]), text_vi=t["text_vi"],
-                        summary_en=t["summary_en"], text_source=t.get("text_source") or "body", targets=t.get("targets") or [],
-                        recurrence=t.get("recurrence"), deadlines=t.get("deadlines") or [], timeframe=t.get("timeframe"),
-                        condition=t.get("condition"), notes=t.get("notes"),
-                        extra={k: t.get(k) or [] for k in ("references", "related", "tags")},
-                    ))
-                    s.flush()
-                    s.execute(delete(AssignmentRow).where(AssignmentRow.task_id == t["id"]))
-                    s.execute(delete(ProductLinkRow).where(ProductLinkRow.task_id == t["id"]))
-                    for i, l in enumerate(t["leads"]):
-                        s.add(AssignmentRow(task_id=t["id"], agency_id=l["agency"], role="lead", position=i,
-                                            inferred=bool(l.get("inferred")), via=l.get("via"), note=l.get("note")))
-                        counts["assignments"] += 1
-                    for i, c in enumerate(t["cooperating"]):
-                        s.add(AssignmentRow(task_id=t["id"], agency_id=c, role="cooperating", position=i))
-                        counts["assignments"] += 1
-                    for link in t.get("products", []):
-                        s.add(ProductLinkRow(task_id=t["id"], collection_id=link["collection"], relation=link["relation"]))
-                        counts["product_links"] += 1
-                    counts["tasks"] += 1
-                    if bar is not None:
-                        progress.advance(bar)
-                for ind in p.get("indicators", []):
-                    s.merge(IndicatorRow(
-                        id=f"{p['id']}.{ind['id']}", plan_id=p["id"],
-                        task_id=f"{p['id']}.{ind['task']}" if ind.get("task") else None,
-                        name_vi=ind.get("name_vi"), name_en=ind["name_en"], unit=ind.get("unit"),
-                        target_min=ind.get("target_min"), target_max=ind.get("target_max"),
-                        target_text=str(ind.get("target_text") or ""), by_year=ind.get("by_year"), aggregate=ind.get("aggregate") or "latest",
-                    ))
-                    counts["indicators"] += 1
+            counts = write_seed_rows(s, doc, progress)
             s.add(self._audit(principal, "registry.load", "registry", "applied", {"counts": counts}))
         return counts
 
@@ -191,7 +100,7 @@ class Registry(Database):
             out = []
             for p in s.scalars(select(PlanRow).order_by(PlanRow.start_year.desc(), PlanRow.id)):
                 n = len(list(s.scalars(select(TaskRow.id).where(TaskRow.plan_id == p.id))))
-                out.append(_plan_dict(p) | {"tasks": n})
+                out.append(plan_dict(p) | {"tasks": n})
             return out
 
     def plan(self, plan_id: str = SPACE_PLAN) -> dict[str, Any]:
@@ -200,19 +109,19 @@ class Registry(Database):
             if p is None:
                 raise PlanNotFound(f"no plan {plan_id!r}")
             secs = s.scalars(select(SectionRow).where(SectionRow.plan_id == plan_id).order_by(SectionRow.position))
-            return _plan_dict(p) | {"sections": [{"code": x.code, "title_vi": x.title_vi, "parent": x.parent_code} for x in secs]}
+            return plan_dict(p) | {"sections": [{"code": x.code, "title_vi": x.title_vi, "parent": x.parent_code} for x in secs]}
 
     def agencies(self) -> list[dict[str, Any]]:
         with self.session() as s:
             rows = {a.id: a for a in s.scalars(select(AgencyRow).order_by(AgencyRow.id))}
-            return [_agency_dict(a, rows) for a in rows.values()]
+            return [agency_dict(a, rows) for a in rows.values()]
 
     def agency(self, agency_id: str) -> dict[str, Any]:
         with self.session() as s:
             rows = {a.id: a for a in s.scalars(select(AgencyRow))}
             if agency_id not in rows:
                 raise AgencyNotFound(f"no agency {agency_id!r}; see /registry/agencies")
-            return _agency_dict(rows[agency_id], rows)
+            return agency_dict(rows[agency_id], rows)
 
     def successor_chain(self, agency_id: str, on: dt.date | None = None, rows: Mapping[str, AgencyRow] | None = None) -> list[str]:
         """``agency_id`` and its successors in force on ``on`` (default: all of them)."""
@@ -271,9 +180,9 @@ class Registry(Database):
                 q = q.where(TaskRow.kind == kind)
             tasks = list(s.scalars(q.order_by(TaskRow.plan_id, TaskRow.position)))
             ids = [t.id for t in tasks]
-            assigns = _by_task(s.scalars(select(AssignmentRow).where(AssignmentRow.task_id.in_(ids))))
+            assigns = by_task(s.scalars(select(AssignmentRow).where(AssignmentRow.task_id.in_(ids))))
             statuses = {r.task_id: r for r in s.scalars(select(TaskStatusRow).where(TaskStatusRow.year == year, TaskStatusRow.task_id.in_(ids)))}
-            links = _by_task(s.scalars(select(ProductLinkRow).where(ProductLinkRow.task_id.in_(ids))))
+            links = by_task(s.scalars(select(ProductLinkRow).where(ProductLinkRow.task_id.in_(ids))))
             secs = {(x.plan_id, x.code): x.title_vi for x in s.scalars(select(SectionRow))}
             out = []
             for t in tasks:
@@ -287,7 +196,7 @@ class Registry(Database):
                 st = statuses.get(t.id)
                 if status is not None and (st.status if st else UNREPORTED) != status:
                     continue
-                out.append(_task_summary(t, a, rows, st, year, links.get(t.id, []), secs.get((t.plan_id, t.section_code))))
+                out.append(task_summary(t, a, rows, st, year, links.get(t.id, []), secs.get((t.plan_id, t.section_code))))
             return out
 
     def task(self, task_id: str, year: int | None = None) -> dict[str, Any]:
@@ -303,7 +212,7 @@ class Registry(Database):
             st = next((h for h in history if h.year == year), None)
             links = list(s.scalars(select(ProductLinkRow).where(ProductLinkRow.task_id == task_id)))
             sec = s.get(SectionRow, (t.plan_id, t.section_code))
-            d = _task_summary(t, a, rows, st, year, links, sec.title_vi if sec else None)
+            d = task_summary(t, a, rows, st, year, links, sec.title_vi if sec else None)
             inds = list(s.scalars(select(IndicatorRow).where(IndicatorRow.task_id == task_id)))
             d.update({
                 "targets": t.targets,
@@ -318,8 +227,8 @@ class Registry(Database):
                 "references": t.extra.get("references", []),
                 "related": t.extra.get("related", []),
                 "tags": t.extra.get("tags", []),
-                "history": [_status_dict(h) for h in history],
-                "indicators": [self._indicator_dict(s, i, year) for i in inds],
+                "history": [status_dict(h) for h in history],
+                "indicators": [indicator_dict(s, i, year) for i in inds],
             })
             return d
 
@@ -330,38 +239,19 @@ class Registry(Database):
             if s.get(PlanRow, plan_id) is None:
                 raise PlanNotFound(f"no plan {plan_id!r}")
             rows = s.scalars(select(IndicatorRow).where(IndicatorRow.plan_id == plan_id).order_by(IndicatorRow.id))
-            return [self._indicator_dict(s, i, year) for i in rows]
-
-    def _indicator_dict(self, s: Session, i: IndicatorRow, year: int) -> dict[str, Any]:
-        vals = list(s.scalars(select(IndicatorValueRow).where(IndicatorValueRow.indicator_id == i.id, IndicatorValueRow.year == year)))
-        value: float | None
-        if not vals:
-            value = None
-        elif i.aggregate == "sum":
-            value = sum(v.value for v in vals)
-        else:
-            value = max(v.value for v in vals)
-        met = None
-        if value is not None and i.target_min is not None:
-            met = value >= i.target_min
-        return {
-            "id": i.id, "plan": i.plan_id, "task": i.task_id, "name_vi": i.name_vi, "name_en": i.name_en, "unit": i.unit,
-            "target_min": i.target_min, "target_max": i.target_max, "target_text": i.target_text, "by_year": i.by_year,
-            "aggregate": i.aggregate, "year": year, "value": value, "target_met": met,
-            "by_agency": {v.agency_id: v.value for v in vals},
-        }
+            return [indicator_dict(s, i, year) for i in rows]
 
     def report(self, agency_id: str, year: int, plan_id: str = SPACE_PLAN) -> dict[str, Any]:
         with self.session() as s:
             r = s.scalar(select(ReportRow).where(ReportRow.plan_id == plan_id, ReportRow.agency_id == agency_id, ReportRow.year == year))
             if r is None:
                 raise ReportNotFound(f"no {year} report from {agency_id!r} for plan {plan_id!r}")
-            return _report_dict(r)
+            return report_dict(r)
 
     def reports(self, year: int, plan_id: str = SPACE_PLAN) -> dict[str, dict[str, Any]]:
         with self.session() as s:
             rs = s.scalars(select(ReportRow).where(ReportRow.plan_id == plan_id, ReportRow.year == year))
-            return {r.agency_id: _report_dict(r) for r in rs}
+            return {r.agency_id: report_dict(r) for r in rs}
 
     def audit(self, *, target: str | None = None, agency: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         """Audit entries, newest first; ``target`` a task id / report key, ``agency`` the acting agency."""
@@ -399,13 +289,11 @@ class Registry(Database):
 
     def report_template(self, agency_id: str, year: int, plan_id: str = SPACE_PLAN, lang: str = "vi") -> str:
         """The report template the coordinator sends with the reminder: the agency's tasks, to fill in."""
-        from registry.reports import template_markdown
-
         return template_markdown(self, agency_id, year, plan_id, lang)
 
     def record_reminders(self, principal: Principal, year: int, sent_on: dt.date, plan_id: str = SPACE_PLAN) -> list[str]:
         """Record that the coordinator sent the reminder with the template to every reporting agency."""
-        self._check_year(plan_id, year)
+        self.check_year(plan_id, year)
         agencies = self.reporting_agencies(year, plan_id)
         target = f"{plan_id}/reminders/{year}"
         if not principal.is_coordinator:
@@ -431,21 +319,21 @@ class Registry(Database):
             if t is None:
                 raise TaskNotFound(f"no task {task_id!r}")
             plan_id = t.plan_id
-        self._check_year(plan_id, year)
+        self.check_year(plan_id, year)
         target = f"{task_id}/status/{year}"
         if not self.can_edit(principal, task_id):
             self._deny(principal, "task.status", target, f"agency {principal.agency_id} does not lead task {task_id}",
                        {"status": status, "progress": progress, "note": note})
         with self.session() as s:
             row = s.scalar(select(TaskStatusRow).where(TaskStatusRow.task_id == task_id, TaskStatusRow.year == year))
-            before = _status_dict(row) if row else None
+            before = status_dict(row) if row else None
             if row is None:
                 row = TaskStatusRow(task_id=task_id, year=year, status=status)
                 s.add(row)
             row.status, row.progress, row.note = status, progress, note
             row.updated_by, row.updated_at = principal.actor, utcnow()
             s.flush()
-            after = _status_dict(row)
+            after = status_dict(row)
             s.add(self._audit(principal, "task.status", target, "applied", {"before": before, "after": after}))
             return after
 
@@ -461,7 +349,7 @@ class Registry(Database):
         plan_id: str = SPACE_PLAN,
     ) -> dict[str, Any]:
         """Store (or replace) an agency's annual report. Agencies: their own only; coordinator: any."""
-        self._check_year(plan_id, year)
+        self.check_year(plan_id, year)
         if not text or not text.strip():
             raise InvalidRegistryInput("the report text is empty")
         if len(text) > MAX_TEXT:
@@ -491,7 +379,7 @@ class Registry(Database):
         day = submitted_on or dt.date.today()
         with self.session() as s:
             row = s.scalar(select(ReportRow).where(ReportRow.plan_id == plan_id, ReportRow.agency_id == agency_id, ReportRow.year == year))
-            before = _report_dict(row) if row else None
+            before = report_dict(row) if row else None
             if row is None:
                 row = ReportRow(plan_id=plan_id, agency_id=agency_id, year=year)
                 s.add(row)
@@ -502,7 +390,7 @@ class Registry(Database):
             for k, v in inds.items():
                 s.add(IndicatorValueRow(indicator_id=k, agency_id=agency_id, year=year, value=v))
             s.flush()
-            after = _report_dict(row)
+            after = report_dict(row)
             s.add(self._audit(principal, "report.submit", target, "applied", {"before": before, "after": after}))
             return after
 
@@ -572,7 +460,8 @@ class Registry(Database):
             return Principal(row.id, row.agency_id, row.role)
 
     # -- helpers --------------------------------------------------------------------------------
-    def _check_year(self, plan_id: str, year: int) -> None:
+    def check_year(self, plan_id: str, year: int) -> None:
+        """Raise unless ``plan_id`` exists and ``year`` is within its years."""
         with self.session() as s:
             p = s.get(PlanRow, plan_id)
             if p is None:
@@ -590,87 +479,3 @@ class Registry(Database):
         with self.session() as s:
             s.add(self._audit(principal, action, target, "denied", {"reason": reason, "attempted": attempted}))
         raise NotAllowed(reason)
-
-
-# -- row → dict -----------------------------------------------------------------------------------
-
-
-def agency_chain(agency_id: str, rows: Mapping[str, AgencyRow], on: dt.date | None) -> list[str]:
-    out = [agency_id]
-    cur = rows.get(agency_id)
-    while cur is not None and cur.successor_id and cur.successor_id not in out:
-        if on is not None and cur.successor_from is not None and on < cur.successor_from:
-            break
-        out.append(cur.successor_id)
-        cur = rows.get(cur.successor_id)
-    return out
-
-
-def _by_task(rows: Any) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
-    for r in rows:
-        out.setdefault(r.task_id, []).append(r)
-    return out
-
-
-def _plan_dict(p: PlanRow) -> dict[str, Any]:
-    return {
-        "id": p.id, "kind": p.kind, "title_vi": p.title_vi, "title_en": p.title_en, "title_inferred": p.title_inferred,
-        "start_year": p.start_year, "end_year": p.end_year, "decision_number": p.decision_number,
-        "decision_date": p.decision_date, "issuer": p.issuer, "source_seed": p.source_seed, "coordinator": p.coordinator_id,
-        "notes": p.notes, "reporting": p.reporting,
-    }
-
-
-def _agency_ref(agency_id: str, rows: Mapping[str, AgencyRow]) -> dict[str, Any]:
-    a = rows[agency_id]
-    chain = agency_chain(agency_id, rows, dt.date.today())
-    cur = rows[chain[-1]]
-    return {"id": a.id, "name_vi": a.name_vi, "name_en": a.name_en,
-            "current": None if cur.id == a.id else {"id": cur.id, "name_vi": cur.name_vi, "name_en": cur.name_en}}
-
-
-def _agency_dict(a: AgencyRow, rows: Mapping[str, AgencyRow]) -> dict[str, Any]:
-    return {
-        "id": a.id, "name_vi": a.name_vi, "name_en": a.name_en, "kind": a.kind, "parent": a.parent_id,
-        "coordinator": a.coordinator, "reports_annually": a.reports_annually,
-        "successor": a.successor_id, "successor_from": a.successor_from.isoformat() if a.successor_from else None,
-        "predecessors": sorted(x.id for x in rows.values() if x.successor_id == a.id),
-        "after_2025": a.after_2025, "successor_basis": a.successor_basis, "successor_verified": a.successor_verified,
-        "note": a.note,
-    }
-
-
-def _status_dict(r: TaskStatusRow) -> dict[str, Any]:
-    return {"task": r.task_id, "year": r.year, "status": r.status, "progress": r.progress, "note": r.note,
-            "updated_by": r.updated_by, "updated_at": r.updated_at.isoformat() if r.updated_at else None}
-
-
-def _report_dict(r: ReportRow) -> dict[str, Any]:
-    return {"plan": r.plan_id, "agency": r.agency_id, "year": r.year, "text": r.text, "indicators": dict(r.indicators),
-            "attachments": list(r.attachments), "submitted_on": r.submitted_on.isoformat(), "submitted_by": r.submitted_by}
-
-
-def _task_summary(t: TaskRow, assigns: list[AssignmentRow], rows: Mapping[str, AgencyRow], st: TaskStatusRow | None,
-                  year: int, links: list[ProductLinkRow], section_title: str | None) -> dict[str, Any]:
-    leads = sorted((a for a in assigns if a.role == "lead"), key=lambda a: a.position)
-    coop = sorted((a for a in assigns if a.role == "cooperating"), key=lambda a: a.position)
-    lead_refs = [_agency_ref(a.agency_id, rows) | {"inferred": a.inferred, "via": a.via, "note": a.note} for a in leads]
-    return {
-        "id": t.id,
-        "plan": t.plan_id,
-        "local_id": t.local_id,
-        "section": {"code": t.section_code, "title_vi": section_title},
-        "kind": t.kind,
-        "types": list(t.types),
-        "text_vi": t.text_vi,
-        "summary_en": t.summary_en,
-        "lead_agency": lead_refs[0] if lead_refs else None,
-        "leads": lead_refs,
-        "cooperating_agencies": [_agency_ref(a.agency_id, rows) for a in coop],
-        "year": year,
-        "status": st.status if st else UNREPORTED,
-        "progress": st.progress if st else None,
-        "status_note": st.note if st else None,
-        "products": [{"collection": l.collection_id, "relation": l.relation} for l in sorted(links, key=lambda l: l.collection_id)],
-    }

@@ -119,6 +119,32 @@ def test_no_import_cycle_between_top_level_packages():
     assert "geo" in graph["ingest"] and "base" in graph["geo"]  # the scan sees the real imports
 
 
+def module_graph(root: Path, package: str) -> dict[str, set[str]]:
+    """{module: modules of ``package`` it imports (lazy and TYPE_CHECKING imports included)} for one package."""
+    graph: dict[str, set[str]] = {}
+    for py, rel, mod, is_pkg in _modules(root):
+        if rel.parts[0] != package:
+            continue
+        deps = graph.setdefault(mod, set())
+        for node in ast.walk(ast.parse(py.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = _absolute(node, mod, is_pkg)
+                names = [f"{base}.{a.name}" if (root.joinpath(*base.split("."), a.name).with_suffix(".py")).exists() else base for a in node.names]
+            else:
+                continue
+            deps.update(n for n in names if n.split(".")[0] == package and n != mod and n != package)
+    return graph
+
+
+def test_no_import_cycle_between_registry_modules():
+    """The registry's store, reports and template import each other one way only (no lazy-import loop)."""
+    graph = module_graph(ROOT, "registry")
+    assert "registry.template" in graph["registry.store"] and "registry.rows" in graph["registry.reports"]
+    assert cycles(graph) == []
+
+
 def test_scan_resolves_relative_and_lazy_imports(tmp_path):
     (tmp_path / "geo").mkdir()
     (tmp_path / "geo" / "__init__.py").write_text("")
