@@ -20,10 +20,13 @@ from rasterio.errors import RasterioIOError
 from geo.cog import dataarray_to_cog
 from geo.crs import WGS84
 from geo.grid import Grid
+from ingest.readers import archive
 from ingest.readers.errors import ProductNotFound, ReaderError, UnsupportedProduct
+from ingest.readers.product import RASTER_SUFFIXES, ProductMeta, rasters, safe_dir
 from ingest.scene import BandInfo, Scene
+from ingest.sources.errors import UnsupportedFile
 
-__all__ = ["open_lazy", "read_raster", "raster_to_cog", "existing_file"]
+__all__ = ["open_lazy", "read_raster", "raster_to_cog", "existing_file", "raster_metadata", "GeoTiffReader"]
 
 
 def existing_file(path: str | os.PathLike) -> Path:
@@ -120,3 +123,63 @@ def raster_to_cog(
     da = open_lazy(p, chunks=chunks, masked=False)
     tags["hpgeo:source"] = p.name
     return dataarray_to_cog(dst, da, nodata=nodata, band_names=names, tags=tags, blocksize=blocksize)
+
+
+# -- the registry's view ----------------------------------------------------------------------
+def raster_metadata(path: str) -> ProductMeta:
+    """Record metadata of a georeferenced raster (a path or a GDAL ``/vsizip/`` path): its bounds in WGS 84 and its
+    TIFF date, if any. A raster without CRS (a scan) is refused: it goes through ``hpgeo ingest rectify``."""
+    from rasterio.warp import transform_bounds
+    from shapely.geometry import box
+
+    try:
+        with rasterio.open(path) as ds:
+            if ds.crs is None:
+                raise UnsupportedFile(f"{path} has no CRS (scanned images go through `hpgeo ingest rectify`)")
+            bounds = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds, densify_pts=21)
+            tags = ds.tags()
+    except RasterioIOError as exc:
+        raise UnsupportedFile(f"GDAL cannot read {path}: {exc}") from None
+    return ProductMeta(footprint=box(*bounds), datetime=_tiff_datetime(tags))
+
+
+class GeoTiffReader:
+    """Any GDAL raster: GeoTIFF/COG/JPEG2000 files (VNREDSat-1, SPOT, STAC band assets), loose or in an archive.
+    One band per file, named after it; a multi-band file keeps its band names."""
+
+    name = "geotiff"
+
+    def can_describe(self, path: Path) -> bool:
+        if archive.is_archive(path):
+            return any(n.lower().endswith(RASTER_SUFFIXES) for n in archive.members(path))
+        return path.is_file() and path.name.lower().endswith(RASTER_SUFFIXES)
+
+    def describe(self, path: Path) -> ProductMeta:
+        if not archive.is_archive(path):
+            return raster_metadata(str(path))
+        from shapely import union_all
+
+        metas = [raster_metadata(archive.vsi_path(path, n)) for n in archive.members(path) if n.lower().endswith(RASTER_SUFFIXES)]
+        return ProductMeta(footprint=union_all([m.footprint for m in metas]).envelope,
+                           datetime=next((m.datetime for m in metas if m.datetime), None))
+
+    def key_file(self, folder: Path) -> Path:
+        raise UnsupportedFile(f"{folder}: loose rasters are listed one file at a time, not as a folder")
+
+    def can_read(self, fetched: Any) -> bool:
+        """Rasters among the fetched files, outside any SAFE folder (a SAFE no SAFE reader takes is refused)."""
+        return safe_dir(fetched.paths) is None and bool(rasters(fetched.paths))
+
+    def read(self, fetched: Any) -> Scene:
+        rec = fetched.record
+        files = rasters(fetched.paths)
+        parts = [read_raster(f, collection=rec.collection or "local-imagery", datetime=rec.datetime) for f in files]
+        scene = parts[0]
+        if len(parts) > 1 or (rec.assets and len(scene.bands) == 1):  # STAC assets: bands named after the asset keys
+            for f, part in zip(files, parts):
+                if len(part.bands) != 1:
+                    raise UnsupportedFile(f"{f.name}: multi-band files must come alone")
+            scene.bands = {f.stem: next(iter(p.bands.values())).rename(f.stem) for f, p in zip(files, parts)}
+            scene.band_info = {f.stem: next(iter(p.band_info.values())) for f, p in zip(files, parts)}
+            scene.valid = None
+        return scene

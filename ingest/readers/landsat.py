@@ -14,20 +14,24 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from shapely.geometry import Polygon
 
-from ingest.readers import _xml
+from ingest.readers import archive, xmlmeta
 from ingest.readers.errors import MalformedMetadata, MissingProductFile, ProductNotFound, UnknownBand
 from ingest.readers.geotiff import open_lazy
+from ingest.readers.product import MTL_SUFFIXES, ProductMeta, mtl, product_dirs
 from ingest.scene import BandInfo, Scene
+from ingest.sources.errors import UnsupportedFile
 
 __all__ = [
     "SR_SCALE", "SR_OFFSET", "ST_SCALE", "ST_OFFSET", "QA_BITS",
     "parse_mtl", "decode_qa_pixel", "qa_valid", "scale_sr", "scale_st", "read_landsat_c2l2",
+    "COLLECTION", "mtl_metadata", "one_product", "mtl_member", "LandsatC2Reader",
 ]
+COLLECTION = "landsat-c2-l2"
 
 SR_SCALE, SR_OFFSET = 2.75e-5, -0.2
 ST_SCALE, ST_OFFSET = 0.00341802, 149.0
@@ -48,8 +52,8 @@ def parse_mtl(path: str | os.PathLike) -> dict[str, str]:
     if not p.is_file():
         raise MissingProductFile(f"MTL file not found: {p}")
     if p.suffix.lower() == ".xml":
-        root = _xml.parse(p)
-        return {_xml.local(e): e.text.strip() for e in root.iter() if len(e) == 0 and e.text and e.text.strip()}
+        root = xmlmeta.parse(p)
+        return {xmlmeta.local(e): e.text.strip() for e in root.iter() if len(e) == 0 and e.text and e.text.strip()}
     out: dict[str, str] = {}
     for n, line in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         line = line.strip()
@@ -92,14 +96,6 @@ def scale_st(dn: Any, scale: float = ST_SCALE, offset: float = ST_OFFSET) -> Any
     return _scale(dn, scale, offset)
 
 
-def _find_mtl(folder: Path) -> Path:
-    for pat in ("*_MTL.txt", "*_MTL.xml"):
-        hits = sorted(folder.glob(pat))
-        if hits:
-            return hits[0]
-    raise ProductNotFound(f"no *_MTL.txt or *_MTL.xml in {folder}")
-
-
 def read_landsat_c2l2(
     path: str | os.PathLike, *, bands: list[str] | None = None, keep_snow: bool = True, chunks: int = 1024
 ) -> Scene:
@@ -108,7 +104,7 @@ def read_landsat_c2l2(
     bands listed in the MTL whose files are present."""
     p = Path(path)
     folder = p.parent if p.is_file() else p
-    mtl = parse_mtl(p if p.is_file() else _find_mtl(folder))
+    mtl = parse_mtl(p if p.is_file() else LandsatC2Reader().key_file(folder))
     try:
         pid = mtl["LANDSAT_PRODUCT_ID"]
         spacecraft = mtl["SPACECRAFT_ID"]  # "LANDSAT_8"
@@ -144,7 +140,7 @@ def read_landsat_c2l2(
         qa = open_lazy(folder / qa_file, chunks=chunks).isel(band=0, drop=True)
         valid = qa_valid(qa, keep_snow).rename("valid")
     t = mtl.get("SCENE_CENTER_TIME", "00:00:00").rstrip("Z")
-    when = _xml.parse_time(f"{date}T{t}")
+    when = xmlmeta.parse_time(f"{date}T{t}")
     corners = [(float(mtl[f"CORNER_{c}_LON_PRODUCT"]), float(mtl[f"CORNER_{c}_LAT_PRODUCT"]))
                for c in ("UL", "UR", "LR", "LL") if f"CORNER_{c}_LAT_PRODUCT" in mtl]
     cloud = float(mtl["CLOUD_COVER"]) if "CLOUD_COVER" in mtl else None
@@ -171,3 +167,102 @@ def read_landsat_c2l2(
         source=str(folder),
     )
 
+
+
+# -- the registry's view ----------------------------------------------------------------------
+def mtl_metadata(mtl_path: Path) -> ProductMeta:
+    """Record metadata from a C2 L2 MTL: id = LANDSAT_PRODUCT_ID, DATE_ACQUIRED + SCENE_CENTER_TIME, the four
+    CORNER_*_PRODUCT corners, PROCESSING_LEVEL, platform ``landsat-N``, CLOUD_COVER (−1, "not assessed", → None)."""
+    mtl = parse_mtl(mtl_path)
+    where = mtl_path.name
+    level = mtl.get("PROCESSING_LEVEL", "")
+    if not level.startswith("L2"):
+        raise UnsupportedFile(f"{where}: processing level {level or 'unknown'} — only Landsat Collection 2 Level-2 "
+                              "(L2SP/L2SR) products are read")
+    if mtl.get("COLLECTION_NUMBER") and mtl["COLLECTION_NUMBER"].strip() not in ("2", "02"):
+        raise UnsupportedFile(f"{where}: Landsat collection {mtl['COLLECTION_NUMBER']} — only Collection 2 is read")
+    missing = [k for k in ("LANDSAT_PRODUCT_ID", "SPACECRAFT_ID", "DATE_ACQUIRED") if k not in mtl]
+    corners = []
+    for c in ("UL", "UR", "LR", "LL"):
+        lat, lon = f"CORNER_{c}_LAT_PRODUCT", f"CORNER_{c}_LON_PRODUCT"
+        missing += [k for k in (lat, lon) if k not in mtl]
+        if lat in mtl and lon in mtl:
+            corners.append((_number(mtl, lon), _number(mtl, lat)))
+    if missing:
+        raise MalformedMetadata(f"{where} lacks {', '.join(missing)}")
+    when = xmlmeta.parse_time(f"{mtl['DATE_ACQUIRED']}T{mtl.get('SCENE_CENTER_TIME', '00:00:00').rstrip('Z')}")
+    m = re.fullmatch(r"LANDSAT_(\d+)", mtl["SPACECRAFT_ID"].strip().upper())
+    if not m:
+        raise MalformedMetadata(f"{where}: SPACECRAFT_ID {mtl['SPACECRAFT_ID']!r} is not LANDSAT_<n>")
+    cloud = _number(mtl, "CLOUD_COVER") if mtl.get("CLOUD_COVER") not in (None, "") else None
+    if cloud is not None and cloud < 0:  # USGS writes -1 when the cloud cover could not be assessed
+        cloud = None
+    return ProductMeta(footprint=Polygon(corners), datetime=when, id=mtl["LANDSAT_PRODUCT_ID"], product_type=level,
+                       platform=f"landsat-{int(m.group(1))}", collection=COLLECTION, cloud_cover=cloud)
+
+
+def _number(mtl: dict[str, str], key: str) -> float:
+    try:
+        return float(mtl[key])
+    except ValueError:
+        raise MalformedMetadata(f"{key} = {mtl[key]!r} is not a number") from None
+
+
+def one_product(mtls: Iterable[str], where: str) -> None:
+    """Refuse a folder or archive that mixes several Landsat products (the txt and xml MTL of one product are fine)."""
+    ids = sorted({m.rstrip("/").rsplit("/", 1)[-1].rsplit("_MTL.", 1)[0] for m in mtls})
+    if len(ids) > 1:
+        raise UnsupportedFile(f"{where} holds {len(ids)} Landsat products ({', '.join(ids[:3])}{' ...' if len(ids) > 3 else ''}); "
+                              "give each product its own folder or archive")
+
+
+def mtl_member(names: Sequence[str]) -> str | None:
+    """The MTL member of an archive holding one Landsat product (at its top or in one folder), if any."""
+    for suffix in MTL_SUFFIXES:
+        hits = [n for n in names if n.endswith(suffix) and n.count("/") < 2]
+        if hits:
+            return min(hits, key=lambda n: (n.count("/"), n))
+    return None
+
+
+class LandsatC2Reader:
+    """Landsat Collection 2 Level-2 product folders (``*_MTL.txt`` / ``*_MTL.xml``) and their archives."""
+
+    name = "landsat-c2-l2"
+
+    def can_describe(self, path: Path) -> bool:
+        if path.is_dir():
+            return mtl(path) is not None
+        return archive.is_archive(path) and mtl_member(archive.members(path)) is not None
+
+    def describe(self, path: Path) -> ProductMeta:
+        if path.is_dir():
+            one_product((q.name for s in MTL_SUFFIXES for q in path.glob(f"*{s}")), path.name)
+            return mtl_metadata(self.key_file(path))
+        names = archive.members(path)
+        one_product((n for n in names if n.endswith(MTL_SUFFIXES)), path.name)
+        return archive.parse_member(path, mtl_member(names) or "", mtl_metadata)
+
+    def key_file(self, folder: Path) -> Path:
+        found = mtl(folder)
+        if found is None:
+            raise ProductNotFound(f"no *_MTL.txt or *_MTL.xml in {folder}")
+        return found
+
+    def can_read(self, fetched: Any) -> bool:
+        """A Landsat record's product folder; a local record without one is refused by :meth:`read` (a STAC record's
+        band COGs go to the GeoTIFF reader)."""
+        rec = fetched.record
+        return rec.collection == COLLECTION and (rec.source == "local" or bool(product_dirs(fetched.paths, lambda d: mtl(d) is not None)))
+
+    def read(self, fetched: Any) -> Scene:
+        rec = fetched.record
+        found = product_dirs(fetched.paths, lambda d: mtl(d) is not None)
+        if not found:
+            raise UnsupportedFile(f"{rec.id}: no *_MTL.txt/*_MTL.xml among the fetched files")
+        if len(found) > 1:
+            raise UnsupportedFile(f"{rec.id}: {len(found)} Landsat products in one fetch ({', '.join(d.name for d in found)})")
+        scene = read_landsat_c2l2(found[0])
+        if not scene.bands:
+            raise UnsupportedFile(f"{rec.id}: none of the SR/ST band files listed in the MTL is in {found[0].name}")
+        return scene

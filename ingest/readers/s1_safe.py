@@ -1,5 +1,7 @@
 """Sentinel-1 GRD SAFE reader: manifest, annotation, calibration and noise LUTs → σ0 in dB.
 
+The LUTs are parsed and interpolated by :mod:`ingest.readers.s1_luts` (re-exported here).
+
 Conventions (ESA "Sentinel-1 Level 1 Detailed Algorithm Definition", S1-TN-MDA-52-7445, and the
 thermal-denoising note MPC-0392):
 
@@ -23,7 +25,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -36,7 +38,7 @@ from rasterio.windows import Window
 from shapely.geometry import Polygon
 
 from geo.crs import WGS84, norm_crs
-from ingest.readers import _xml
+from ingest.readers import archive, xmlmeta
 from ingest.readers.errors import (
     MalformedMetadata,
     MeasurementShapeMismatch,
@@ -45,7 +47,10 @@ from ingest.readers.errors import (
     UnknownBand,
     UnsupportedProduct,
 )
+from ingest.readers.product import MTL_SUFFIXES, S2_MTD, ProductMeta, s2_mtd, safe_dir
+from ingest.readers.s1_luts import CalibrationLUT, NoiseAzimuthBlock, NoiseLUT, interp_vectors, parse_calibration, parse_noise
 from ingest.scene import BandInfo, Scene
+from ingest.sources.errors import UnsupportedFile
 
 __all__ = [
     "SIGMA0_FLOOR",
@@ -62,13 +67,12 @@ __all__ = [
     "interp_vectors",
     "utm_crs_for",
     "read_s1_grd",
+    "manifest_metadata",
+    "S1SafeReader",
 ]
 
 SIGMA0_FLOOR = 1e-5
 """Linear σ0 floor (−50 dB) for pixels where noise subtraction leaves ≤ 0."""
-
-LutKind = Literal["sigmaNought", "betaNought", "gamma", "dn"]
-
 
 # -- metadata ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -95,19 +99,19 @@ class S1Manifest:
 
 def parse_manifest(path: str | os.PathLike) -> S1Manifest:
     """Parse a Sentinel-1 ``manifest.safe`` (any IPF version)."""
-    root = _xml.parse(path)
+    root = xmlmeta.parse(path)
     where = Path(path).name
-    number = _xml.text(root, "number", where)
-    pols = tuple(e.text.strip() for e in _xml.iter_local(root, "transmitterReceiverPolarisation") if e.text)
-    orbits = {e.get("type"): int(e.text) for e in _xml.iter_local(root, "orbitNumber") if e.text}
-    rel = {e.get("type"): int(e.text) for e in _xml.iter_local(root, "relativeOrbitNumber") if e.text}
-    coords = _xml.text(root, "coordinates", where)
+    number = xmlmeta.text(root, "number", where)
+    pols = tuple(e.text.strip() for e in xmlmeta.iter_local(root, "transmitterReceiverPolarisation") if e.text)
+    orbits = {e.get("type"): int(e.text) for e in xmlmeta.iter_local(root, "orbitNumber") if e.text}
+    rel = {e.get("type"): int(e.text) for e in xmlmeta.iter_local(root, "relativeOrbitNumber") if e.text}
+    coords = xmlmeta.text(root, "coordinates", where)
     try:
         latlon = [tuple(float(v) for v in pair.split(",")) for pair in coords.split()]
         footprint = Polygon([(lon, lat) for lat, lon in latlon])
     except ValueError as exc:
         raise MalformedMetadata(f"footprint coordinates in {where} are not 'lat,lon' pairs: {coords!r}") from exc
-    software = next((e for e in _xml.iter_local(root, "software") if e.get("name") == "Sentinel-1 IPF"), None)
+    software = next((e for e in xmlmeta.iter_local(root, "software") if e.get("name") == "Sentinel-1 IPF"), None)
     files: dict[str, dict[str, str]] = {}
     kinds = {
         "s1Level1ProductSchema": "annotation",
@@ -115,9 +119,9 @@ def parse_manifest(path: str | os.PathLike) -> S1Manifest:
         "s1Level1NoiseSchema": "noise",
         "s1Level1MeasurementSchema": "measurement",
     }
-    for obj in _xml.iter_local(root, "dataObject"):
+    for obj in xmlmeta.iter_local(root, "dataObject"):
         kind = kinds.get(obj.get("repID", ""))
-        loc = _xml.find(obj, "fileLocation")
+        loc = xmlmeta.find(obj, "fileLocation")
         if kind is None or loc is None:
             continue
         href = loc.get("href", "")
@@ -126,14 +130,14 @@ def parse_manifest(path: str | os.PathLike) -> S1Manifest:
             files.setdefault(kind, {})[m.group(1).upper()] = href
     return S1Manifest(
         mission=f"S1{number}",
-        mode=_xml.text(root, "mode", where),
-        product_type=_xml.text(root, "productType", where),
+        mode=xmlmeta.text(root, "mode", where),
+        product_type=xmlmeta.text(root, "productType", where),
         polarisations=pols,
-        start=_xml.parse_time(_xml.text(root, "startTime", where)),
-        stop=_xml.parse_time(_xml.text(root, "stopTime", where)),
+        start=xmlmeta.parse_time(xmlmeta.text(root, "startTime", where)),
+        stop=xmlmeta.parse_time(xmlmeta.text(root, "stopTime", where)),
         absolute_orbit=orbits.get("start") or orbits[next(iter(orbits))],
         relative_orbit=rel.get("start"),
-        orbit_pass=_xml.text(root, "pass", where).lower(),
+        orbit_pass=xmlmeta.text(root, "pass", where).lower(),
         footprint=footprint,
         ipf_version=software.get("version") if software is not None else None,
         files=files,
@@ -174,22 +178,22 @@ class S1Annotation:
 
 
 def parse_annotation(path: str | os.PathLike) -> S1Annotation:
-    root = _xml.parse(path)
+    root = xmlmeta.parse(path)
     where = Path(path).name
-    pts = list(_xml.iter_local(root, "geolocationGridPoint"))
+    pts = list(xmlmeta.iter_local(root, "geolocationGridPoint"))
     if not pts:
         raise MalformedMetadata(f"no geolocationGridPoint in {where}")
 
     def col(name: str) -> np.ndarray:
-        return np.array([float(_xml.text(p, name, where)) for p in pts])
+        return np.array([float(xmlmeta.text(p, name, where)) for p in pts])
 
     return S1Annotation(
-        polarisation=_xml.text(root, "polarisation", where),
-        number_of_lines=int(_xml.text(root, "numberOfLines", where)),
-        number_of_samples=int(_xml.text(root, "numberOfSamples", where)),
-        range_pixel_spacing=float(_xml.text(root, "rangePixelSpacing", where)),
-        azimuth_pixel_spacing=float(_xml.text(root, "azimuthPixelSpacing", where)),
-        incidence_angle_mid_swath=float(_xml.text(root, "incidenceAngleMidSwath", where)),
+        polarisation=xmlmeta.text(root, "polarisation", where),
+        number_of_lines=int(xmlmeta.text(root, "numberOfLines", where)),
+        number_of_samples=int(xmlmeta.text(root, "numberOfSamples", where)),
+        range_pixel_spacing=float(xmlmeta.text(root, "rangePixelSpacing", where)),
+        azimuth_pixel_spacing=float(xmlmeta.text(root, "azimuthPixelSpacing", where)),
+        incidence_angle_mid_swath=float(xmlmeta.text(root, "incidenceAngleMidSwath", where)),
         grid_line=col("line"),
         grid_pixel=col("pixel"),
         grid_lat=col("latitude"),
@@ -197,127 +201,6 @@ def parse_annotation(path: str | os.PathLike) -> S1Annotation:
         grid_height=col("height"),
         grid_incidence=col("incidenceAngle"),
     )
-
-
-@dataclass(frozen=True)
-class CalibrationLUT:
-    """Calibration vectors: ``lines`` (n,), per-vector ``pixels`` and ``values[kind]`` arrays."""
-
-    lines: np.ndarray
-    pixels: list[np.ndarray]
-    values: dict[str, list[np.ndarray]]
-    absolute_calibration_constant: float
-
-    def grid(self, kind: LutKind, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """A (``kind``) on the (rows × cols) pixel grid, bilinearly interpolated."""
-        return interp_vectors(self.lines, self.pixels, self.values[kind], rows, cols)
-
-
-def parse_calibration(path: str | os.PathLike) -> CalibrationLUT:
-    root = _xml.parse(path)
-    where = Path(path).name
-    vecs = list(_xml.iter_local(root, "calibrationVector"))
-    if not vecs:
-        raise MalformedMetadata(f"no calibrationVector in {where}")
-    values: dict[str, list[np.ndarray]] = {k: [] for k in ("sigmaNought", "betaNought", "gamma", "dn")}
-    for v in vecs:
-        for k in values:
-            values[k].append(_xml.floats(v, k, where))
-    const = _xml.opt_text(root, "absoluteCalibrationConstant")
-    return CalibrationLUT(
-        lines=np.array([int(_xml.text(v, "line", where)) for v in vecs]),
-        pixels=[_xml.floats(v, "pixel", where) for v in vecs],
-        values=values,
-        absolute_calibration_constant=float(const) if const else 1.0,
-    )
-
-
-@dataclass(frozen=True)
-class NoiseAzimuthBlock:
-    """One azimuth noise block; line/sample bounds are inclusive."""
-
-    swath: str
-    first_line: int
-    last_line: int
-    first_sample: int
-    last_sample: int
-    lines: np.ndarray
-    values: np.ndarray
-
-
-@dataclass(frozen=True)
-class NoiseLUT:
-    """Thermal noise in DN²: range vectors (per azimuth line) and, for IPF ≥ 2.9, azimuth blocks."""
-
-    lines: np.ndarray
-    pixels: list[np.ndarray]
-    range_values: list[np.ndarray]
-    azimuth_blocks: tuple[NoiseAzimuthBlock, ...] = ()
-
-    def grid(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """N on the (rows × cols) grid = range LUT × azimuth LUT (1 where no azimuth block covers)."""
-        rng = interp_vectors(self.lines, self.pixels, self.range_values, rows, cols)
-        if not self.azimuth_blocks:
-            return rng
-        az = np.ones_like(rng)
-        for b in self.azimuth_blocks:
-            rsel = (rows >= b.first_line) & (rows <= b.last_line)
-            csel = (cols >= b.first_sample) & (cols <= b.last_sample)
-            if rsel.any() and csel.any():
-                vals = np.interp(rows[rsel], b.lines, b.values)
-                az[np.ix_(rsel, csel)] = vals[:, None]
-        return rng * az
-
-
-def parse_noise(path: str | os.PathLike) -> NoiseLUT:
-    root = _xml.parse(path)
-    where = Path(path).name
-    rvecs = list(_xml.iter_local(root, "noiseRangeVector"))
-    lut_name = "noiseRangeLut"
-    if not rvecs:  # IPF < 2.9
-        rvecs, lut_name = list(_xml.iter_local(root, "noiseVector")), "noiseLut"
-    if not rvecs:
-        raise MalformedMetadata(f"neither noiseRangeVector nor noiseVector in {where}")
-    blocks = tuple(
-        NoiseAzimuthBlock(
-            swath=_xml.opt_text(b, "swath") or "",
-            first_line=int(_xml.text(b, "firstAzimuthLine", where)),
-            last_line=int(_xml.text(b, "lastAzimuthLine", where)),
-            first_sample=int(_xml.text(b, "firstRangeSample", where)),
-            last_sample=int(_xml.text(b, "lastRangeSample", where)),
-            lines=_xml.floats(b, "line", where),
-            values=_xml.floats(b, "noiseAzimuthLut", where),
-        )
-        for b in _xml.iter_local(root, "noiseAzimuthVector")
-    )
-    return NoiseLUT(
-        lines=np.array([int(_xml.text(v, "line", where)) for v in rvecs]),
-        pixels=[_xml.floats(v, "pixel", where) for v in rvecs],
-        range_values=[_xml.floats(v, lut_name, where) for v in rvecs],
-        azimuth_blocks=blocks,
-    )
-
-
-def interp_vectors(
-    lines: np.ndarray, pixels: list[np.ndarray], values: list[np.ndarray], rows: np.ndarray, cols: np.ndarray
-) -> np.ndarray:
-    """Bilinear interpolation of sparse LUT vectors onto a (len(rows), len(cols)) float64 grid.
-
-    Each vector is first interpolated along ``cols`` at its own pixel positions; rows between two
-    vectors are a linear blend of the two; rows outside [lines[0], lines[-1]] take the edge vector.
-    """
-    rows = np.asarray(rows, dtype=np.float64)
-    cols = np.asarray(cols, dtype=np.float64)
-    lines = np.asarray(lines, dtype=np.float64)
-    if len(lines) == 1:
-        return np.broadcast_to(np.interp(cols, pixels[0], values[0]), (rows.size, cols.size)).copy()
-    i = np.clip(np.searchsorted(lines, rows, side="right") - 1, 0, len(lines) - 2)
-    needed = np.unique(np.concatenate([i, i + 1]))
-    along = {k: np.interp(cols, pixels[k], values[k]) for k in needed}
-    w = np.clip((rows - lines[i]) / (lines[i + 1] - lines[i]), 0.0, 1.0)
-    lo = np.stack([along[k] for k in i])
-    hi = np.stack([along[k] for k in i + 1])
-    return lo * (1.0 - w)[:, None] + hi * w[:, None]
 
 
 # -- the product ------------------------------------------------------------------------------
@@ -520,3 +403,64 @@ def _calibrate_and_geocode(
                           resampling=Resampling.bilinear, warp_mem_limit=256, SRC_METHOD="GCP_TPS")
     finally:
         radar.unlink(missing_ok=True)
+
+
+# -- the registry's view ----------------------------------------------------------------------
+_COORDS = re.compile(rb"<gml:coordinates>([^<]+)</gml:coordinates>")
+_START = re.compile(rb"<safe:startTime>([^<]+)</safe:startTime>")
+_PTYPE = re.compile(rb"<s1sarl1:productType>([^<]+)<")
+_FAMILY = re.compile(rb"<safe:familyName>([^<]+)</safe:familyName>\s*<safe:number>([^<]+)<")
+
+
+def manifest_metadata(manifest: bytes, name: str) -> ProductMeta:
+    """Record metadata from the bytes of a SAFE ``manifest.safe`` (footprint, start time, product type, platform).
+
+    A Sentinel-2 manifest here means its MTD file is missing: :class:`UnsupportedFile` says so."""
+    fam = _FAMILY.search(manifest)
+    if (fam and (fam.group(1) + fam.group(2)).upper().replace(b"-", b"").startswith(b"SENTINEL2")) or b"sentinel-2/msi" in manifest:
+        raise UnsupportedFile(f"{name}: Sentinel-2 SAFE without MTD_MSIL1C.xml / MTD_MSIL2A.xml next to its manifest.safe")
+    coords, start = _COORDS.search(manifest), _START.search(manifest)
+    if not coords or not start:
+        raise UnsupportedFile(f"{name}: manifest.safe has no footprint or start time")
+    try:
+        pts = [tuple(float(v) for v in c.split(b",")) for c in coords.group(1).split()]
+        footprint = Polygon([(lon, lat) for lat, lon in pts])
+        when = xmlmeta.parse_time(start.group(1).decode())
+    except ValueError as exc:
+        raise MalformedMetadata(f"{name}: manifest.safe footprint or start time unreadable: {exc}") from None
+    ptype = _PTYPE.search(manifest)
+    platform = f"{fam.group(1).decode().title()}{fam.group(2).decode()}" if fam else None
+    return ProductMeta(footprint=footprint, datetime=when, product_type=ptype.group(1).decode() if ptype else None, platform=platform)
+
+
+def _manifest_member(names: list[str]) -> str | None:
+    return next((n for n in names if n.endswith(".SAFE/manifest.safe") or n == "manifest.safe"), None)
+
+
+class S1SafeReader:
+    """Sentinel-1 GRD SAFE folders (``manifest.safe``, no Sentinel-2 MTD) and their archives → σ0 (dB)."""
+
+    name = "sentinel-1-safe"
+
+    def can_describe(self, path: Path) -> bool:
+        if path.is_dir():
+            return (path / "manifest.safe").is_file() and s2_mtd(path) is None
+        if not archive.is_archive(path):
+            return False
+        names = archive.members(path)
+        return (_manifest_member(names) is not None and archive.member_by_basename(names, S2_MTD) is None
+                and not any(n.endswith(MTL_SUFFIXES) and n.count("/") < 2 for n in names))
+
+    def describe(self, path: Path) -> ProductMeta:
+        if path.is_dir():
+            return manifest_metadata(self.key_file(path).read_bytes(), path.name)
+        return manifest_metadata(archive.read_member(path, _manifest_member(archive.members(path)) or "manifest.safe"), path.name)
+
+    def key_file(self, folder: Path) -> Path:
+        return folder / "manifest.safe"  # it lists every file's checksum
+
+    def can_read(self, fetched: Any) -> bool:
+        return fetched.record.collection == "sentinel-1-grd" and safe_dir(fetched.paths) is not None
+
+    def read(self, fetched: Any) -> Scene:
+        return read_s1_grd(safe_dir(fetched.paths))

@@ -23,10 +23,12 @@ from typing import Any
 import numpy as np
 from shapely.geometry import Polygon
 
-from ingest.readers import _xml
+from ingest.readers import archive, xmlmeta
 from ingest.readers.errors import MalformedMetadata, MissingProductFile, ProductNotFound, UnknownBand
 from ingest.readers.geotiff import open_lazy
+from ingest.readers.product import S2_COLLECTIONS, S2_MTD, ProductMeta, product_dirs, s2_mtd, safe_dir
 from ingest.scene import BandInfo, Scene
+from ingest.sources.errors import UnsupportedFile
 
 __all__ = [
     "BAND_NAMES",
@@ -40,6 +42,8 @@ __all__ = [
     "read_s2_safe",
     "S2Manifest",
     "parse_s2_manifest",
+    "mtd_metadata",
+    "S2SafeReader",
 ]
 
 BAND_NAMES = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
@@ -81,42 +85,42 @@ class S2ProductMetadata:
 
 
 def parse_product_metadata(path: str | os.PathLike) -> S2ProductMetadata:
-    root = _xml.parse(path)
+    root = xmlmeta.parse(path)
     where = Path(path).name
-    ptype = _xml.text(root, "PRODUCT_TYPE", where)
+    ptype = xmlmeta.text(root, "PRODUCT_TYPE", where)
     level = "L2A" if "2A" in ptype else "L1C"
-    quant = _xml.opt_text(root, "BOA_QUANTIFICATION_VALUE") or _xml.text(root, "QUANTIFICATION_VALUE", where)
+    quant = xmlmeta.opt_text(root, "BOA_QUANTIFICATION_VALUE") or xmlmeta.text(root, "QUANTIFICATION_VALUE", where)
     offsets = {}
     for tag in ("BOA_ADD_OFFSET", "RADIO_ADD_OFFSET"):
-        for e in _xml.iter_local(root, tag):
+        for e in xmlmeta.iter_local(root, tag):
             offsets[BAND_NAMES[int(e.get("band_id", "-1"))]] = float(e.text or 0)
-    special = {_xml.text(s, "SPECIAL_VALUE_TEXT", where): int(_xml.text(s, "SPECIAL_VALUE_INDEX", where))
-               for s in _xml.iter_local(root, "Special_Values")}
-    pos = _xml.floats(root, "EXT_POS_LIST", where)
+    special = {xmlmeta.text(s, "SPECIAL_VALUE_TEXT", where): int(xmlmeta.text(s, "SPECIAL_VALUE_INDEX", where))
+               for s in xmlmeta.iter_local(root, "Special_Values")}
+    pos = xmlmeta.floats(root, "EXT_POS_LIST", where)
     if pos.size < 8 or pos.size % 2:
         raise MalformedMetadata(f"EXT_POS_LIST in {where} is not a list of lat lon pairs")
     lat, lon = pos[0::2], pos[1::2]
     wl = {}
-    for s in _xml.iter_local(root, "Spectral_Information"):
-        c = _xml.opt_text(s, "CENTRAL")
+    for s in xmlmeta.iter_local(root, "Spectral_Information"):
+        c = xmlmeta.opt_text(s, "CENTRAL")
         if c:
             wl[BAND_NAMES[int(s.get("bandId", "0"))]] = float(c) / 1000.0
-    orbit = _xml.opt_text(root, "SENSING_ORBIT_NUMBER")
+    orbit = xmlmeta.opt_text(root, "SENSING_ORBIT_NUMBER")
     return S2ProductMetadata(
         level=level,
-        product_uri=_xml.text(root, "PRODUCT_URI", where),
-        spacecraft=_xml.text(root, "SPACECRAFT_NAME", where),
-        processing_baseline=_xml.text(root, "PROCESSING_BASELINE", where),
-        sensing_start=_xml.parse_time(_xml.text(root, "PRODUCT_START_TIME", where)),
+        product_uri=xmlmeta.text(root, "PRODUCT_URI", where),
+        spacecraft=xmlmeta.text(root, "SPACECRAFT_NAME", where),
+        processing_baseline=xmlmeta.text(root, "PROCESSING_BASELINE", where),
+        sensing_start=xmlmeta.parse_time(xmlmeta.text(root, "PRODUCT_START_TIME", where)),
         orbit_number=int(orbit) if orbit else None,
-        orbit_direction=(_xml.opt_text(root, "SENSING_ORBIT_DIRECTION") or "").lower() or None,
+        orbit_direction=(xmlmeta.opt_text(root, "SENSING_ORBIT_DIRECTION") or "").lower() or None,
         quantification=float(quant),
         offsets=offsets,
         nodata=special.get("NODATA", 0),
         saturated=special.get("SATURATED", 65535),
-        cloud_cover=float(_xml.text(root, "Cloud_Coverage_Assessment", where)),
+        cloud_cover=float(xmlmeta.text(root, "Cloud_Coverage_Assessment", where)),
         footprint=Polygon(list(zip(lon, lat))),
-        image_files=[e.text.strip() for e in _xml.iter_local(root, "IMAGE_FILE") if e.text],
+        image_files=[e.text.strip() for e in xmlmeta.iter_local(root, "IMAGE_FILE") if e.text],
         central_wavelength=wl,
     )
 
@@ -142,31 +146,31 @@ class S2TileMetadata:
 
 
 def parse_tile_metadata(path: str | os.PathLike) -> S2TileMetadata:
-    root = _xml.parse(path)
+    root = xmlmeta.parse(path)
     where = Path(path).name
-    code = _xml.text(root, "HORIZONTAL_CS_CODE", where)
-    sizes = {int(s.get("resolution", 0)): (int(_xml.text(s, "NROWS", where)), int(_xml.text(s, "NCOLS", where)))
-             for s in _xml.iter_local(root, "Size")}
-    geo = {int(g.get("resolution", 0)): tuple(float(_xml.text(g, k, where)) for k in ("ULX", "ULY", "XDIM", "YDIM"))
-           for g in _xml.iter_local(root, "Geoposition")}
-    sun = _xml.find(root, "Mean_Sun_Angle")
+    code = xmlmeta.text(root, "HORIZONTAL_CS_CODE", where)
+    sizes = {int(s.get("resolution", 0)): (int(xmlmeta.text(s, "NROWS", where)), int(xmlmeta.text(s, "NCOLS", where)))
+             for s in xmlmeta.iter_local(root, "Size")}
+    geo = {int(g.get("resolution", 0)): tuple(float(xmlmeta.text(g, k, where)) for k in ("ULX", "ULY", "XDIM", "YDIM"))
+           for g in xmlmeta.iter_local(root, "Geoposition")}
+    sun = xmlmeta.find(root, "Mean_Sun_Angle")
     if sun is None:
         raise MalformedMetadata(f"<Mean_Sun_Angle> missing in {where}")
     vz, va = {}, {}
-    for v in _xml.iter_local(root, "Mean_Viewing_Incidence_Angle"):
+    for v in xmlmeta.iter_local(root, "Mean_Viewing_Incidence_Angle"):
         b = BAND_NAMES[int(v.get("bandId", "0"))]
-        vz[b], va[b] = float(_xml.text(v, "ZENITH_ANGLE", where)), float(_xml.text(v, "AZIMUTH_ANGLE", where))
+        vz[b], va[b] = float(xmlmeta.text(v, "ZENITH_ANGLE", where)), float(xmlmeta.text(v, "AZIMUTH_ANGLE", where))
     return S2TileMetadata(
-        tile_id=_xml.text(root, "TILE_ID", where),
+        tile_id=xmlmeta.text(root, "TILE_ID", where),
         epsg=int(code.split(":")[-1]),
-        sensing_time=_xml.parse_time(_xml.text(root, "SENSING_TIME", where)),
+        sensing_time=xmlmeta.parse_time(xmlmeta.text(root, "SENSING_TIME", where)),
         sizes=sizes,
         geoposition=geo,  # type: ignore[arg-type]
-        sun_zenith=float(_xml.text(sun, "ZENITH_ANGLE", where)),
-        sun_azimuth=float(_xml.text(sun, "AZIMUTH_ANGLE", where)),
+        sun_zenith=float(xmlmeta.text(sun, "ZENITH_ANGLE", where)),
+        sun_azimuth=float(xmlmeta.text(sun, "AZIMUTH_ANGLE", where)),
         view_zenith=vz,
         view_azimuth=va,
-        cloudy_pixel_percentage=float(_xml.text(root, "CLOUDY_PIXEL_PERCENTAGE", where)),
+        cloudy_pixel_percentage=float(xmlmeta.text(root, "CLOUDY_PIXEL_PERCENTAGE", where)),
     )
 
 
@@ -185,21 +189,21 @@ class S2Manifest:
 
 def parse_s2_manifest(path: str | os.PathLike) -> S2Manifest:
     """Parse a Sentinel-2 ``manifest.safe`` (gml footprint as 'lat lon' pairs)."""
-    root = _xml.parse(path)
+    root = xmlmeta.parse(path)
     where = Path(path).name
-    orbit = _xml.find(root, "orbitNumber")
-    coords = _xml.floats(root, "coordinates", where)
+    orbit = xmlmeta.find(root, "orbitNumber")
+    coords = xmlmeta.floats(root, "coordinates", where)
     if coords.size < 8 or coords.size % 2:
         raise MalformedMetadata(f"footprint coordinates in {where} are not lat lon pairs")
-    rel = _xml.opt_text(root, "relativeOrbitNumber")
+    rel = xmlmeta.opt_text(root, "relativeOrbitNumber")
     return S2Manifest(
-        platform=f"sentinel-{_xml.text(root, 'number', where).lower()}",
-        start=_xml.parse_time(_xml.text(root, "startTime", where)),
+        platform=f"sentinel-{xmlmeta.text(root, 'number', where).lower()}",
+        start=xmlmeta.parse_time(xmlmeta.text(root, "startTime", where)),
         absolute_orbit=int(orbit.text) if orbit is not None and orbit.text else None,
         relative_orbit=int(rel) if rel else None,
         orbit_direction=(orbit.get("groundTrackDirection") or None) if orbit is not None else None,
         footprint=Polygon(list(zip(coords[1::2], coords[0::2]))),
-        files=[e.get("href", "").removeprefix("./") for e in _xml.iter_local(root, "fileLocation")],
+        files=[e.get("href", "").removeprefix("./") for e in xmlmeta.iter_local(root, "fileLocation")],
     )
 
 
@@ -247,7 +251,7 @@ def read_s2_safe(
     grid); for L1C ``valid`` is where all bands have data and are not saturated.
     """
     safe = Path(path)
-    mtd = next((safe / n for n in ("MTD_MSIL2A.xml", "MTD_MSIL1C.xml") if (safe / n).is_file()), None)
+    mtd = s2_mtd(safe)
     if mtd is None:
         raise ProductNotFound(f"no MTD_MSIL1C.xml or MTD_MSIL2A.xml in {safe}")
     meta = parse_product_metadata(mtd)
@@ -307,3 +311,55 @@ def read_s2_safe(
         },
         source=str(safe),
     )
+
+
+# -- the registry's view ----------------------------------------------------------------------
+def mtd_metadata(mtd: Path) -> ProductMeta:
+    """Record metadata from a S2 MTD file: id = PRODUCT_URI without ``.SAFE``, footprint, sensing start, PRODUCT_TYPE
+    (S2MSI1C → sentinel-2-l1c, S2MSI2A → sentinel-2-l2a), platform and cloud cover."""
+    meta = parse_product_metadata(mtd)
+    ptype = xmlmeta.opt_text(xmlmeta.parse(mtd), "PRODUCT_TYPE") or ("S2MSI2A" if meta.level == "L2A" else "S2MSI1C")
+    collection = {"S2MSI1C": "sentinel-2-l1c", "S2MSI2A": "sentinel-2-l2a"}.get(ptype) or S2_COLLECTIONS[meta.level]
+    uri = meta.product_uri
+    return ProductMeta(footprint=meta.footprint, datetime=meta.sensing_start, id=uri[: -len(".SAFE")] if uri.endswith(".SAFE") else uri,
+                       product_type=ptype, platform=meta.platform, collection=collection, cloud_cover=meta.cloud_cover)
+
+
+class S2SafeReader:
+    """Sentinel-2 L1C/L2A SAFE folders (``MTD_MSIL1C.xml`` / ``MTD_MSIL2A.xml``) and their archives → reflectance."""
+
+    name = "sentinel-2-safe"
+
+    def can_describe(self, path: Path) -> bool:
+        if path.is_dir():
+            return s2_mtd(path) is not None
+        return archive.is_archive(path) and archive.member_by_basename(archive.members(path), S2_MTD) is not None
+
+    def describe(self, path: Path) -> ProductMeta:
+        if path.is_dir():
+            return mtd_metadata(s2_mtd(path) or path / S2_MTD[0])
+        return archive.parse_member(path, archive.member_by_basename(archive.members(path), S2_MTD) or S2_MTD[0], mtd_metadata)
+
+    def key_file(self, folder: Path) -> Path:
+        manifest = folder / "manifest.safe"  # it lists every file's checksum
+        return manifest if manifest.is_file() else s2_mtd(folder) or manifest
+
+    def can_read(self, fetched: Any) -> bool:
+        """A SAFE for a Sentinel-2 record (one without its MTD is refused by :meth:`read`, not read as loose JP2s)."""
+        return fetched.record.collection in S2_COLLECTIONS.values() and (
+            bool(product_dirs(fetched.paths, lambda d: s2_mtd(d) is not None)) or safe_dir(fetched.paths) is not None)
+
+    def read(self, fetched: Any) -> Scene:
+        rec = fetched.record
+        found = product_dirs(fetched.paths, lambda d: s2_mtd(d) is not None)
+        if not found:
+            raise UnsupportedFile(f"{rec.id}: no reader for {rec.product_type or 'this kind of'} SAFE products (no "
+                                  "MTD_MSIL1C.xml/MTD_MSIL2A.xml found); Sentinel-1 GRD and Sentinel-2 L1C/L2A are read")
+        if len(found) > 1:
+            raise UnsupportedFile(f"{rec.id}: {len(found)} Sentinel-2 SAFE products in one fetch ({', '.join(d.name for d in found)})")
+        scene = read_s2_safe(found[0])
+        if scene.collection != rec.collection:
+            raise UnsupportedFile(f"{rec.id}: listed as {rec.collection} but {found[0].name} holds a {scene.collection} product")
+        if not scene.bands:
+            raise UnsupportedFile(f"{rec.id}: none of the image files listed in the product metadata is in {found[0].name}")
+        return scene
