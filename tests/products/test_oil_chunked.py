@@ -169,3 +169,64 @@ def test_opening_by_distance_transform_equals_binary_opening():
             np.testing.assert_array_equal(_opening(w, r), ndimage.binary_opening(w, structure=disk))
     assert not _opening(np.zeros((20, 20), bool), 3).any()
     np.testing.assert_array_equal(_opening(np.ones((20, 20), bool), 3), ndimage.binary_opening(np.ones((20, 20), bool), structure=np.add.outer(np.arange(-3, 4) ** 2, np.arange(-3, 4) ** 2) <= 9))
+
+
+# --- slicks joined only through diagonal corners (8-connectivity), inside chunks and across their borders ---
+SQ = 8  # side of each dark square (px): 64 px = 2.56 ha at 20 m, under the 5 ha minimum, so a lone square is no candidate
+CHAINS = {  # upper-left corners of squares that touch the next one at a single corner
+    "face-x": [(20 + k * SQ, 96 + k * SQ) for k in range(5)],  # ↘, one contact across the chunk face x = 128
+    "corner": [(104 + k * SQ, 168 + k * SQ) for k in range(6)],  # ↘, one contact across the chunk corner (128, 192)
+    "face-y": [(200 - k * SQ, 150 + k * SQ) for k in range(5)],  # ↗, one contact across the chunk face y = 192
+    "anti-corner": [(184 - SQ * k, 256 + SQ * k) for k in (2, 1, 0)] + [(192 + SQ * k, 248 - SQ * k) for k in range(3)],  # ↙ across (192, 256)
+}
+# the corner contacts that cross 64-pixel chunk borders: pixels (a, b) dark, their common 4-neighbours (a_y, b_x), (b_y, a_x) not
+BORDER_CONTACTS = [((51, 127), (52, 128)), ((127, 191), (128, 192)), ((192, 165), (191, 166)), ((191, 256), (192, 255))]
+DIAG_PARAMS = OilParams(sea_opening_m=0.0)  # 5 ha minimum, window 101 px at 20 m; no opening (the sea is open)
+
+
+def diagonal_scene(shape: tuple[int, int] = (256, 320)) -> xr.DataArray:
+    """Noise-free σ0: land (−7 dB) west of x = 40, sea (−18 dB), chains of squares 8 dB darker (a −26 dB film)."""
+    xx = np.mgrid[: shape[0], : shape[1]][1]
+    dark = np.zeros(shape, bool)
+    for squares in CHAINS.values():
+        for y, x in squares:
+            dark[y : y + SQ, x : x + SQ] = True
+    db = (np.where(xx < 40, -7.0, -18.0) - 8.0 * dark).astype(np.float32)
+    da = xr.DataArray(db, dims=("y", "x"), coords={"y": 2400000.0 - RES * (np.arange(shape[0]) + 0.5), "x": 600000.0 + RES * (np.arange(shape[1]) + 0.5)})
+    return da.rio.write_crs("EPSG:32648").rio.write_transform(from_origin(600000.0, 2400000.0, RES, RES))
+
+
+@pytest.fixture(scope="module")
+def diag_ref() -> tuple[np.ndarray, dict[str, Any]]:
+    return reference(diagonal_scene().chunk(64), DIAG_PARAMS)
+
+
+def test_diagonal_scene_needs_8_connectivity(diag_ref):
+    """The scene does what it is for (checked on the whole-scene reference, not on products.oil)."""
+    cls, diag = diag_ref
+    dark = np.isin(cls, (CANDIDATE, REJECTED))
+    n8 = ndimage.label(dark, structure=np.ones((3, 3), bool))[1]
+    n4 = ndimage.label(dark)[1]
+    squares = sum(len(v) for v in CHAINS.values())
+    assert n8 == len(CHAINS) and n4 == squares  # each chain is one object only through its corner contacts
+    for a, b in BORDER_CONTACTS:
+        assert dark[a] and dark[b] and not dark[a[0], b[1]] and not dark[b[0], a[1]]
+        assert a[0] // 64 != b[0] // 64 or a[1] // 64 != b[1] // 64  # the contact crosses a chunk border
+    assert diag["candidates"] == len(CHAINS) == diag["dark_spots"]  # every chain is one elongated candidate of > 5 ha
+    assert all(c["area_ha"] > 10 and c["elongation"] > 5 for c in diag["candidate_list"])
+    assert all(SQ * SQ * RES * RES / 1e4 < DIAG_PARAMS.min_area_ha for _ in CHAINS)  # a lone square would be no candidate
+
+
+@pytest.mark.parametrize("chunks", [64, 97, None])
+def test_oil_joins_diagonal_contacts_like_the_whole_scene(diag_ref, chunks):
+    vv = diagonal_scene()
+    if chunks:
+        vv = vv.chunk(chunks)
+    cls, diag = oil_candidates(vv, DIAG_PARAMS)
+    ref_cls, ref_diag = diag_ref
+    got = cls.values
+    np.testing.assert_array_equal(got, ref_cls)
+    assert diag == ref_diag
+    assert diag["candidates"] == len(CHAINS)
+    lab, n = ndimage.label(got == CANDIDATE, structure=np.ones((3, 3), bool))
+    assert n == len(CHAINS)
