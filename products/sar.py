@@ -85,21 +85,32 @@ def histogram(x: xr.DataArray, lo: float, hi: float, bin_width: float) -> tuple[
 
 
 def otsu_from_histogram(counts: np.ndarray, centres: np.ndarray) -> tuple[float, float]:
-    """Otsu (1979) threshold and the between-class variance ratio η = σ_B² / σ_T² (1 = perfectly bimodal)."""
-    c = counts.astype(np.float64)
-    total = c.sum()
-    p = c / total
-    w0 = np.cumsum(p)
-    mu = np.cumsum(p * centres)
-    mu_t = mu[-1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sb = (mu_t * w0 - mu) ** 2 / (w0 * (1 - w0))
-    sb[~np.isfinite(sb)] = 0
-    i = int(np.argmax(sb))
-    var_t = float((p * (centres - mu_t) ** 2).sum())
-    eta = float(sb[i] / var_t) if var_t > 0 else 0.0
-    # threshold between bin i and i+1
-    thr = float((centres[i] + centres[min(i + 1, len(centres) - 1)]) / 2)
+    """Otsu (1979) threshold of a histogram and the between-class variance ratio η = σ_B² / σ_T² (1 = perfectly bimodal).
+
+    The split is scikit-image's (``threshold_otsu(hist=(counts, centres))``), which returns the centre of the
+    last bin of the lower class; the threshold given here is the edge between that bin and the next one (the
+    midpoint of the two centres), so that ``x < threshold`` puts exactly the lower class's bins below it. A
+    histogram with fewer than two non-empty bins has no split: the first bin edge is returned with η = 0.
+    scikit-image weighs the classes in float32, so where two neighbouring splits' σ_B² differ by less than
+    ~1e-7 (relative) it may take the neighbour, one bin away (docs/accuracy.md: one 256² tile of the demo's
+    split-based flood threshold, with no effect on any product).
+    """
+    from skimage.filters import threshold_otsu
+
+    c = np.asarray(counts, dtype=np.float64)
+    x = np.asarray(centres, dtype=np.float64)
+    p = c / c.sum()
+    mu_t = float(np.cumsum(p * x)[-1])
+    var_t = float((p * (x - mu_t) ** 2).sum())
+    if np.count_nonzero(c) < 2:
+        i, eta = 0, 0.0
+    else:
+        i = int(np.searchsorted(x, threshold_otsu(hist=(c, x))))  # index of the lower class's last bin
+        w0 = float(np.cumsum(p)[i])
+        mu0 = float(np.cumsum(p * x)[i])
+        sb = (mu_t * w0 - mu0) ** 2 / (w0 * (1.0 - w0))  # σ_B² of the split after bin i
+        eta = float(sb / var_t) if var_t > 0 else 0.0
+    thr = float((x[i] + x[min(i + 1, len(x) - 1)]) / 2)
     return thr, eta
 
 
