@@ -20,6 +20,7 @@ def search(
     ids: list[str] = typer.Option(None, "--id", help="Item id (repeatable)."),
     limit: int = typer.Option(100, "--limit", min=1, help="Most items to print."),
     as_json: bool = typer.Option(False, "--json", help="Print a GeoJSON FeatureCollection instead of a table."),
+    refs: bool = typer.Option(False, "--ids", help="Print COLLECTION/ITEM_ID, one a line (for other commands)."),
 ) -> None:
     """Find items by collection, bounding box and date-time, newest first."""
     from ingest.catalog import SearchQuery
@@ -31,6 +32,10 @@ def search(
         items.append(it)
         if len(items) >= limit:
             break
+    if refs:
+        for it in items:
+            typer.echo(f"{it['collection']}/{it['id']}")
+        return
     if as_json:
         typer.echo(json.dumps({"type": "FeatureCollection", "features": items}, ensure_ascii=False, indent=1))
         return
