@@ -6,14 +6,19 @@ Conventions:
   pixel, so the centre of pixel (i, j) is (j + 0.5, i + 0.5). ``x``/``y`` are map coordinates
   (easting/northing, or lon/lat for geographic CRSs) in the GCPs' CRS.
 * ``polynomialN`` fits x, y = P_N(col, row) by least squares (the "forward" transform, for the
-  output extent and map residuals) and col, row = Q_N(x, y) (the "inverse", used to warp), like
-  GDAL's GCP polynomials. Order N has (N+1)(N+2)/2 coefficients per axis and needs that many GCPs.
+  output extent and map residuals) and col, row = Q_N(x, y) (the "inverse"), as GDAL's GCP
+  polynomials do. Order N has (N+1)(N+2)/2 coefficients per axis and needs that many GCPs.
 * ``tps`` is a thin-plate spline (``scipy.interpolate.RBFInterpolator``) through the GCPs; it is
   exact at every GCP, so its residuals are *leave-one-out* residuals (refit without the GCP, then
   predict it), which is what tells a wrong GCP apart.
 * Residuals are reported per GCP in pixels (from the inverse transform) and in map units (from
   the forward one); RMS is sqrt(mean(dcol² + drow²)). A fit whose pixel RMS exceeds ``max_rms``
   is rejected with :class:`InconsistentGCPs` naming the GCP with the largest residual.
+* The pixels are warped by GDAL (``SRC_METHOD=GCP_POLYNOMIAL``/``MAX_GCP_ORDER=N`` or ``GCP_TPS``), chunk by chunk,
+  from a VRT carrying the GCPs: the same models as :func:`fit` (least squares is invariant to the
+  normalisation, and so is the thin-plate spline), so the residuals describe the warp that was done, to
+  GDAL's 0.125 px approximation (``tests/ingest/test_rectify.py`` checks the warped pixels against
+  :func:`fit`'s inverse).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +37,8 @@ import rasterio
 from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from scipy.interpolate import RBFInterpolator
-from scipy.ndimage import map_coordinates
 
-from geo.cog import write_cog
+from geo.cog import dataarray_to_cog
 from geo.crs import PROCESSING_CRS, WGS84, norm_crs
 from geo.grid import Grid
 from ingest.readers.errors import (
@@ -50,7 +55,8 @@ from ingest.readers.errors import (
 )
 from ingest.readers.geotiff import existing_file
 
-__all__ = ["GCP", "Residual", "RectifyResult", "METHODS", "read_gcps", "min_gcps", "validate_gcps", "fit", "rectify"]
+__all__ = ["GCP", "Residual", "RectifyResult", "METHODS", "read_gcps", "min_gcps", "validate_gcps", "fit", "rectify",
+           "gdal_method_options", "warp_with_gcps"]
 
 Method = Literal["polynomial1", "polynomial2", "polynomial3", "tps"]
 METHODS: tuple[str, ...] = ("polynomial1", "polynomial2", "polynomial3", "tps")
@@ -283,9 +289,16 @@ def rectify(
     crs: Any = PROCESSING_CRS,
     resolution: float | None = None,
     max_rms: float = 5.0,
-    strip_rows: int = 512,
+    warp_mem_mb: int = 256,
+    chunks: int = 1024,
 ) -> RectifyResult:
     """Georeference ``scan`` with ``gcps`` and warp it (bilinear) to a COG at ``dst`` in ``crs``.
+
+    The warp is GDAL's (``SRC_METHOD=GCP_POLYNOMIAL`` with ``MAX_GCP_ORDER=N``, or ``GCP_TPS``): the scan is read
+    through a VRT carrying the GCPs and warped chunk by chunk (at most ``warp_mem_mb`` MB of working buffer) into a
+    tiled GeoTIFF, then written as a COG ``chunks`` pixels at a time, so a large scan never sits in memory. GDAL fits
+    the same least-squares polynomials (both directions) and the same thin-plate spline as :func:`fit`, whose
+    residuals are reported.
 
     ``resolution`` (``crs`` units) defaults to the scan's mean ground pixel size. Output pixels
     outside the scan are nodata (0 for integer scans, NaN for float). With ``dst=None`` only the
@@ -298,7 +311,6 @@ def rectify(
             ds = rasterio.open(p)
         with ds:
             shape, count, dtype = (ds.height, ds.width), ds.count, ds.dtypes[0]
-            src = ds.read() if dst is not None else None
             names = [d or f"b{i + 1}" for i, d in enumerate(ds.descriptions)]
     except RasterioIOError as exc:
         raise UnsupportedProduct(f"GDAL cannot read the scan {p.name}: {exc}") from exc
@@ -315,27 +327,58 @@ def rectify(
         return result
     grid = _output_grid(result, shape, resolution)
     nodata = float("nan") if np.dtype(dtype).kind == "f" else 0
-    out = np.full((count, *grid.shape), nodata, dtype=dtype)
-    t = grid.transform
-    for r0 in range(0, grid.height, strip_rows):
-        rows = np.arange(r0, min(r0 + strip_rows, grid.height)) + 0.5
-        cc, rr = np.meshgrid(np.arange(grid.width) + 0.5, rows)
-        xs, ys = t.c + t.a * cc + t.b * rr, t.f + t.d * cc + t.e * rr
-        colrow = result.inverse(np.column_stack([xs.ravel(), ys.ravel()]))
-        # pixel-centre convention: array index = position - 0.5
-        ci, ri = colrow[:, 0] - 0.5, colrow[:, 1] - 0.5
-        inside = (ci >= -0.5) & (ci <= shape[1] - 0.5) & (ri >= -0.5) & (ri <= shape[0] - 0.5)
-        for b in range(count):
-            vals = map_coordinates(src[b].astype(np.float64), [ri, ci], order=1, mode="nearest")
-            if np.dtype(dtype).kind in "iu":
-                vals = np.rint(vals)
-            strip = np.where(inside, vals, nodata).reshape(rr.shape)
-            out[b, r0 : r0 + rr.shape[0]] = strip.astype(dtype)
     tags = {"hpgeo:rectify_method": method, "hpgeo:rms_pixels": f"{result.rms_pixels:.3f}",
             "hpgeo:rms_map": f"{result.rms_map:.3f}", "hpgeo:gcps": len(gcps), "hpgeo:source": p.name}
-    result.path = write_cog(dst, out, grid, nodata=nodata, band_names=names, tags=tags)
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{dst.name}.", dir=dst.parent) as tmp:
+        warped = warp_with_gcps(p, gcps, result.crs, grid, Path(tmp), method=method, nodata=nodata, warp_mem_mb=warp_mem_mb)
+        import rioxarray
+
+        with rioxarray.open_rasterio(warped, chunks={"band": count, "y": chunks, "x": chunks}) as da:
+            result.path = dataarray_to_cog(dst, da, nodata=nodata, band_names=names, tags=tags)
     result.grid = grid
     return result
+
+
+def gdal_method_options(method: str) -> dict[str, str]:
+    """GDAL transformer options of a method: ``GCP_POLYNOMIAL`` of order N, or ``GCP_TPS``."""
+    if method == "tps":
+        return {"SRC_METHOD": "GCP_TPS"}
+    min_gcps(method)  # rejects unknown methods
+    return {"SRC_METHOD": "GCP_POLYNOMIAL", "MAX_GCP_ORDER": method[-1]}
+
+
+def warp_with_gcps(
+    scan: Path, gcps: list[GCP], crs: Any, grid: Grid, workdir: Path, *, method: str, nodata: float, warp_mem_mb: int = 256,
+) -> Path:
+    """Warp ``scan`` onto ``grid`` through ``gcps`` (in ``crs``) with GDAL, bilinear; returns a tiled GeoTIFF in ``workdir``.
+
+    GDAL evaluates the model exactly at some pixels of each scanline and interpolates between them within
+    0.125 scan pixels (rasterio's fixed approximation tolerance, gdalwarp's default ``-et``).
+
+    The scan is not copied: a VRT next to the output points at it and carries the GCPs."""
+    import rasterio.shutil
+    from rasterio.control import GroundControlPoint
+    from rasterio.enums import Resampling
+    from rasterio.warp import reproject
+
+    vrt, out = workdir / "scan.vrt", workdir / "warped.tif"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        rasterio.shutil.copy(str(scan.resolve()), str(vrt), driver="VRT")
+        with rasterio.open(vrt, "r+") as v:
+            v.gcps = ([GroundControlPoint(row=g.row, col=g.col, x=g.x, y=g.y, id=g.id) for g in gcps], norm_crs(crs))
+    with rasterio.open(vrt) as src:
+        bands = list(range(1, src.count + 1))
+        profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=src.count, dtype=src.dtypes[0],
+                       crs=grid.crs, transform=grid.transform, nodata=nodata, tiled=True, blockxsize=512,
+                       blockysize=512, compress="deflate", BIGTIFF="IF_SAFER")
+        with rasterio.open(out, "w", **profile) as dst:
+            reproject(rasterio.band(src, bands), rasterio.band(dst, bands), dst_nodata=nodata,
+                      resampling=Resampling.bilinear, warp_mem_limit=warp_mem_mb,
+                      **gdal_method_options(method))
+    return out
 
 
 def _to_crs(gcps: list[GCP], src: Any, dst: Any) -> list[GCP]:
