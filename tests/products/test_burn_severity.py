@@ -44,9 +44,17 @@ def test_simulated_cat_ba_fire_class_accuracy(demo_settings, demo_catalog):
     rmse = float(np.sqrt(np.mean((d[m] - td[m]) ** 2)))
     print(f"burn severity: class accuracy {acc:.4f} on {m.sum()} forest px, burned-class accuracy {(sev[burned] == t[burned]).mean():.4f}, dNBR RMSE {rmse:.1f} (×1000)")
     assert m.sum() > 100_000 and burned.sum() > 10_000
-    assert acc >= 0.95
-    assert (sev[burned] == t[burned]).mean() >= 0.9
+    assert acc >= 0.99  # measured 0.998
+    assert (sev[burned] == t[burned]).mean() >= 0.95  # measured 0.98
     assert rmse <= 40
+    # every severity class the scar holds, on its own: recall and precision against the truth (USGS table,
+    # simulator.hazards) — a moved break (e.g. high severity from 660 to 560) empties or floods a class
+    for k in (3, 4, 5, 6, 7):
+        in_truth, in_product = m & (t == k), m & (sev == k)
+        assert in_truth.sum() > 2_000, k
+        recall = float((sev[in_truth] == k).mean())
+        precision = float((t[in_product] == k).mean())
+        assert recall >= 0.9 and precision >= 0.9, (k, recall, precision)
     with rasterio.open(truth / "turbidity_truth.tif") as ds:
         sea = np.isfinite(ds.read(1))
     assert (sev[sea] == 255).mean() > 0.99  # water is masked (SCL 6), not "enhanced regrowth"

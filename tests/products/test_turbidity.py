@@ -15,10 +15,9 @@ from products.turbidity import NECHAD_S2_B4, nechad_turbidity
 def test_nechad_formula_and_domain():
     rho = xr.DataArray(np.array([[0.0, 0.02, 0.05, 0.1641, 0.3, np.nan]], np.float32), dims=("y", "x"))
     t = nechad_turbidity(rho).values[0]
-    a, c = NECHAD_S2_B4["A_T"], NECHAD_S2_B4["C"]
-    assert (a, c) == (228.1, 0.1641)  # Dogliotti et al. (2015), Table 1, 645 nm
+    assert (NECHAD_S2_B4["A_T"], NECHAD_S2_B4["C"]) == (228.1, 0.1641)  # Dogliotti et al. (2015), Table 1, 645 nm
     assert t[0] == 0.0
-    assert t[1] == pytest.approx(a * 0.02 / (1 - 0.02 / c), rel=1e-5)  # ≈ 5.20 FNU
+    assert t[1] == pytest.approx(228.1 * 0.02 / (1 - 0.02 / 0.1641), rel=1e-5)  # ≈ 5.195 FNU, published constants typed in
     assert t[2] == pytest.approx(16.403, rel=1e-3)  # 228.1·0.05 / (1 − 0.05/0.1641)
     assert np.isnan(t[3:]).all()  # ρw ≥ C is outside the model; NaN stays NaN
 
@@ -37,6 +36,11 @@ def test_simulated_lan_ha_bay_turbidity_rmse(demo_settings, demo_catalog):
     rmse = float(np.sqrt(np.mean(err**2)))
     print(f"turbidity: RMSE {rmse:.2f} FNU, bias {err.mean():.2f}, coverage {both.sum() / np.isfinite(truth).sum():.3f} (truth 1–90 FNU)")
     assert rmse <= 3.0 and abs(err.mean()) <= 0.5
+    # the calibration's slope: the product over the truth (Nechad with Dogliotti's constants in simulator.hazards)
+    ratio = float(np.median(est[both] / truth[both]))
+    plume = both & (truth > 40)
+    assert plume.sum() > 5_000
+    assert abs(ratio - 1) <= 0.02 and abs(float(np.median(est[plume] / truth[plume])) - 1) <= 0.02, ratio
     assert both.sum() / np.isfinite(truth).sum() >= 0.95
     assert not np.isfinite(est[forest]).any()  # land is never given a turbidity
     assert item["properties"]["hpgeo:diagnostics"]["nechad_A_T"] == 228.1
