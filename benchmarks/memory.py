@@ -49,7 +49,7 @@ PRODUCT_INPUTS: dict[str, dict[str, str]] = {
     "burn-severity": {"post": "s2-post", "pre": "s2-pre"},
     "mangrove": {"scene": "s2-post", "before": "s2-pre"},
     "landcover": {"scene": "s2-post"},
-    "shoreline": {"t00": "s2-pre", "t01": "s2-mid", "t02": "s2-post"},  # a series: products.shoreline_build.build_shoreline
+    "shoreline": {"t00": "s2-pre", "t01": "s2-mid", "t02": "s2-post"},  # a series: the members of input "scenes"
 }
 SCENES = {"s1-post": ("sentinel-1-grd", 0), "s1-pre": ("sentinel-1-grd", 1), "s2-post": ("sentinel-2-l2a", 2), "s2-pre": ("sentinel-2-l2a", 3),
           "s2-mid": ("sentinel-2-l2a", 4)}
@@ -154,17 +154,16 @@ def _child(data_dir: str, product: str, roles_json: str) -> None:
 
     from ingest.catalog import Catalog
     from products.build import build_product
+    from products.registry import get
 
-    roles = {r: tuple(v) for r, v in json.loads(roles_json).items()}
+    roles: dict[str, Any] = {r: tuple(v) for r, v in json.loads(roles_json).items()}
+    series = get(product).series_input()
+    if series is not None:  # the t00, t01, … members of a series input
+        roles = {series.role: list(roles.values())}
     cat = Catalog.open(f"sqlite:///{Path(data_dir) / 'catalog.db'}")
     t0 = time.perf_counter()
     with dask.config.set(scheduler="threads", num_workers=2):
-        if product == "shoreline":
-            from products.shoreline_build import build_shoreline
-
-            item = build_shoreline(list(roles.values()), {}, catalog=cat, data_dir=Path(data_dir), force=True)
-        else:
-            item = build_product(product, roles, {}, catalog=cat, data_dir=Path(data_dir), force=True)
+        item = build_product(product, roles, {}, catalog=cat, data_dir=Path(data_dir), force=True)
     wall = time.perf_counter() - t0
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"peak_rss_mib": round(peak_kib / 1024, 1), "wall_s": round(wall, 1), "item": item["id"] if item else None,

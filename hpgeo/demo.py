@@ -14,7 +14,6 @@ from base.settings import get_settings
 from ingest.ard import write_ard
 from ingest.catalog import Catalog, SearchQuery
 from products.build import build_product
-from products.shoreline_build import build_shoreline
 from products.stats_models import item_stats
 from products.zonal import item_zonal_stats
 from simulator.hazards import HazardConfig, hazard_hash, simulate_hazards
@@ -96,7 +95,7 @@ def run_demo(force: bool = False, progress: Any = None, catalog: Any = None, set
     report.scenes_skipped += hz_same
     report.products_built += hz_built
     report.products_skipped += hz_skipped
-    sl_new, sl_same, sl_item = build_demo_shoreline(catalog=cat, data_dir=data_dir, force=force)
+    sl_new, sl_same, sl_item = build_demo_shoreline(catalog=cat, data_dir=data_dir, force=force, scheduler=s.dask_scheduler)
     report.scenes_written += sl_new
     report.scenes_skipped += sl_same
     (report.products_built if sl_item else report.products_skipped).append("shoreline")
@@ -142,7 +141,9 @@ def build_demo_hazards(
     return written, same, built, skipped
 
 
-def build_demo_shoreline(*, catalog: Any, data_dir: Path, force: bool = False) -> tuple[list[str], list[str], dict[str, Any] | None]:
+def build_demo_shoreline(
+    *, catalog: Any, data_dir: Path, force: bool = False, scheduler: str | None = None
+) -> tuple[list[str], list[str], dict[str, Any] | None]:
     """The demo's shoreline: simulate the eroding coast (SIMULATED), ingest its scenes, build the product.
 
     Returns (scene ids written, scene ids unchanged, the built item or None when current).
@@ -158,7 +159,8 @@ def build_demo_shoreline(*, catalog: Any, data_dir: Path, force: bool = False) -
         (written if item else skipped).append(scene.id)
         scenes.append((scene.collection, scene.id))
     params = {"tide_series": TIDE_FILE, "beach_slope": cfg.beach_slope}
-    return written, skipped, build_shoreline(scenes, params, catalog=catalog, data_dir=data_dir, force=force)
+    item = build_product("shoreline", {"scenes": scenes}, params, catalog=catalog, data_dir=data_dir, force=force, scheduler=scheduler)
+    return written, skipped, item
 
 
 def product_built_from(catalog: Any, collection: str, role: str, input_id: str) -> str:

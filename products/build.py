@@ -1,8 +1,15 @@
 """Build a registered product from catalog items: load lazily, run, write COGs, record provenance.
 
-The output item id is deterministic (algorithm, version, inputs and parameters hash), so building
-twice is a no-op, and every item can be rebuilt from its ``hpgeo:provenance`` alone
-(:func:`rebuild`). Files are written before the item, so a crash leaves no item without files.
+One engine for single-scene products and for products of a dated series (an input declared with
+``InputSpec(series=True)``, e.g. ``shoreline``): the same lazy loading (:mod:`products.inputs`, with its
+grid rule), the same ``dask_context(scheduler)``, provenance hash, deterministic id and rebuild.
+Algorithms add non-raster assets and provenance through their declared hooks
+(:class:`~products.registry.Algorithm`).
+
+The output item id is deterministic (algorithm, version, inputs and parameters hash): building twice
+is a no-op, and every item can be rebuilt from its ``hpgeo:provenance`` alone (:func:`rebuild`). Ids are
+``<name>-<YYYYmmddTHHMMSS>-<hash10>`` (the first input's time), or ``<name>-<YYYYmmdd>-<YYYYmmdd>-<hash10>``
+(first and last date) for a series. Files are written before the item, so a crash leaves no item without files.
 """
 
 from __future__ import annotations
@@ -12,28 +19,31 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from geo.cog import clean_stale_temporaries, dataarray_to_cog
 from geo.crs import WGS84
 from geo.grid import Grid
-from ingest.catalog.query import parse_datetime
 from ingest.items import EXT, RasterAsset, collection, iso, raster_item, resolve_href
 from ingest.scene import BandInfo
 from products.compute import dask_context
 from products.errors import InvalidInputs
-from products.registry import Algorithm, get
+from products.inputs import CHUNK, asset_is_categorical, item_datetime, item_grid, load_asset, load_inputs
+from products.registry import SERIES_KEY, Algorithm, get
 
-__all__ = ["build_product", "rebuild", "provenance_hash", "product_collection", "load_asset", "load_inputs", "asset_is_categorical", "item_grid"]
+__all__ = [
+    "build_product", "rebuild", "inputs_of", "provenance_hash", "product_collection", "prepare", "Prepared",
+    "load_asset", "load_inputs", "asset_is_categorical", "item_grid", "CHUNK",
+]
 
 log = logging.getLogger(__name__)
 
-CHUNK = 2048
+Ref = tuple[str, str]
 
 
-def provenance_hash(alg: Algorithm, inputs: Mapping[str, tuple[str, str]], params: Mapping[str, Any]) -> str:
+def provenance_hash(alg: Algorithm, inputs: Mapping[str, Ref], params: Mapping[str, Any]) -> str:
     body = {"algorithm": alg.name, "version": alg.version, "inputs": {k: list(v) for k, v in sorted(inputs.items())}, "parameters": params}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -50,119 +60,48 @@ def product_collection(alg: Algorithm) -> dict[str, Any]:
         o.asset: {"title": o.description, "type": "image/tiff; application=geotiff; profile=cloud-optimized", "roles": ["data"]}
         for o in alg.outputs
     }
+    c["item_assets"].update({e.key: {"title": e.title, "type": e.media_type, "roles": ["data"]} for e in alg.extra_assets})
     return c
 
 
-_INT_TYPES = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64"}
+class Prepared:
+    """A validated build request: parameters, the input items, the recorded inputs, hash and item id."""
+
+    def __init__(self, alg: Algorithm, params: Any, items: dict[str, Any], flat: dict[str, Ref], extra: dict[str, Any], data_dir: Path) -> None:
+        self.alg, self.params, self.items, self.flat, self.extra, self.data_dir = alg, params, items, flat, extra, data_dir
+        self.pdict: dict[str, Any] = params.model_dump(mode="json")
+        self.hash = provenance_hash(alg, flat, {**self.pdict, **extra} if extra else self.pdict)
+        self.times = [item_datetime(it) for it in self.all_items()]
+        series = alg.series_input()
+        if series is not None:
+            dates = [item_datetime(it) for it in items[series.role]]
+            self.first, self.last = dates[0], dates[-1]
+            self.when = self.last
+            self.id = f"{alg.name}-{self.first:%Y%m%d}-{self.last:%Y%m%d}-{self.hash[:10]}"
+        else:
+            self.when = item_datetime(items[alg.inputs[0].role])
+            self.first = self.last = self.when
+            self.id = f"{alg.name}-{self.when:%Y%m%dT%H%M%S}-{self.hash[:10]}"
+
+    def all_items(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for v in self.items.values():
+            out += v if isinstance(v, list) else [v]
+        return out
+
+    def is_current(self, catalog: Any) -> bool:
+        if not catalog.has_item(self.alg.collection, self.id):
+            return False
+        old = catalog.get_item(self.alg.collection, self.id)
+        return old["properties"].get("hpgeo:provenance", {}).get("hash") == self.hash and all(
+            Path(resolve_href(a["href"], self.data_dir)).exists() for a in old["assets"].values()
+        )
 
 
-def asset_is_categorical(asset: Mapping[str, Any]) -> bool:
-    """True for class maps and bit masks (SCL, QA): they are resampled by nearest neighbour, never interpolated.
-
-    Explicit when the asset says so (``hpgeo:categorical``, ``classification:*``); otherwise an integer band
-    with no spectral or polarisation description and no scale/offset (a class code, not a measurement).
-    """
-    if "hpgeo:categorical" in asset:
-        return bool(asset["hpgeo:categorical"])
-    if "classification:classes" in asset or "classification:bitfields" in asset:
-        return True
-    rb = (asset.get("raster:bands") or [{}])[0]
-    measured = "eo:bands" in asset or "sar:polarizations" in asset or "scale" in rb or "offset" in rb
-    return rb.get("data_type") in _INT_TYPES and not measured
-
-
-def load_asset(
-    item: dict[str, Any], asset: str, data_dir: Path, chunks: int = CHUNK, like: Grid | None = None, categorical: bool | None = None
-) -> Any:
-    """Open one asset as a lazy (dask) DataArray (y, x) with its CRS; nodata → NaN for float bands.
-
-    With ``like``, the asset is read on that grid through a GDAL warped VRT (nearest neighbour for
-    categorical assets, bilinear otherwise), still chunk by chunk: no stage holds the whole band.
-    """
-    import rasterio
-    import rioxarray
-    from rasterio.enums import Resampling
-    from rasterio.vrt import WarpedVRT
-
-    if asset not in item["assets"]:
-        raise InvalidInputs(f"item {item['id']!r} has no asset {asset!r} (has: {', '.join(item['assets'])})")
-    href = resolve_href(item["assets"][asset]["href"], data_dir)
-    opts = dict(chunks={"x": chunks, "y": chunks}, masked=False, lock=False)
-    da = None
-    if like is not None:
-        with rasterio.open(href) as src:
-            if Grid.from_dataset(src) != like:
-                if categorical is None:
-                    categorical = asset_is_categorical(item["assets"][asset])
-                rs = Resampling.nearest if categorical else Resampling.bilinear
-                with WarpedVRT(src, crs=like.crs, transform=like.transform, width=like.width, height=like.height,
-                               resampling=rs, src_nodata=src.nodata, nodata=src.nodata) as vrt:
-                    da = rioxarray.open_rasterio(vrt, **opts)
-    if da is None:
-        da = rioxarray.open_rasterio(href, **opts)
-    da = da.squeeze("band", drop=True)
-    nd = da.rio.nodata
-    if nd is not None and np.dtype(da.dtype).kind == "f" and not np.isnan(nd):
-        da = da.where(da != nd)
-    return da
-
-
-def item_grid(item: dict[str, Any], asset: str, data_dir: Path) -> Grid:
-    """The grid of one asset's file, read from its header."""
-    import rasterio
-
-    with rasterio.open(resolve_href(item["assets"][asset]["href"], data_dir)) as src:
-        return Grid.from_dataset(src)
-
-
-def load_inputs(
-    alg: Algorithm, items: Mapping[str, dict[str, Any]], data_dir: Path, chunks: int = CHUNK
-) -> tuple[dict[str, dict[str, Any]], Grid, list[str]]:
-    """Each declared asset of each input item, lazily, on the grid of the first one.
-
-    Returns ({role: {asset: DataArray}}, that grid, the "role/asset" inputs that were warped onto it).
-    """
-    loaded: dict[str, dict[str, Any]] = {}
-    ref_grid: Grid | None = None
-    resampled: list[str] = []
-    for spec in alg.inputs:
-        if spec.role not in items:
-            continue
-        loaded[spec.role] = {}
-        for asset in spec.assets:
-            if asset not in items[spec.role]["assets"]:
-                continue
-            if ref_grid is None:
-                da = load_asset(items[spec.role], asset, data_dir, chunks)
-                ref_grid = Grid.from_dataarray(da)
-            else:
-                da = load_asset(items[spec.role], asset, data_dir, chunks, like=ref_grid)
-                if item_grid(items[spec.role], asset, data_dir) != ref_grid:
-                    resampled.append(f"{spec.role}/{asset}")
-            loaded[spec.role][asset] = da
-    if ref_grid is None:
-        raise InvalidInputs(f"{alg.name}: the input items have none of the assets it reads")
-    return loaded, ref_grid, resampled
-
-
-def build_product(
-    name: str,
-    inputs: Mapping[str, tuple[str, str]],
-    params: Mapping[str, Any] | None,
-    *,
-    catalog: Any,
-    data_dir: Path,
-    force: bool = False,
-    extra_properties: Mapping[str, Any] | None = None,
-    scheduler: str | None = None,
-) -> dict[str, Any] | None:
-    """Build product ``name`` from ``inputs`` ({role: (collection, item id)}). Returns the item, or None if current.
-
-    ``scheduler``: address of a dask.distributed scheduler (``Settings.dask_scheduler``); None: local threads.
-    """
+def prepare(name: str, inputs: Mapping[str, Any], params: Mapping[str, Any] | None, *, catalog: Any, data_dir: Path) -> Prepared:
+    """Validate a build request (parameters, roles, collections, series) and read its input items; nothing is computed."""
     alg = get(name)
     p = alg.parse_params(params)
-    pdict = p.model_dump(mode="json")
     roles = {i.role: i for i in alg.inputs}
     for role in inputs:
         if role not in roles:
@@ -170,50 +109,84 @@ def build_product(
     for spec in alg.inputs:
         if spec.role not in inputs and not spec.optional:
             raise InvalidInputs(f"{name}: input {spec.role!r} is required")
-    items: dict[str, dict[str, Any]] = {}
-    for role, (cid, iid) in inputs.items():
-        if cid not in roles[role].collections:
-            raise InvalidInputs(f"{name}: input {role!r} must come from {', '.join(roles[role].collections)}, not {cid!r}")
-        items[role] = catalog.get_item(cid, iid)
-
-    phash = provenance_hash(alg, inputs, pdict)
-    main_item = items[alg.inputs[0].role]
-    when = _item_datetime(main_item)
-    item_id = f"{alg.name}-{when:%Y%m%dT%H%M%S}-{phash[:10]}"
+    items: dict[str, Any] = {}
+    flat: dict[str, Ref] = {}
+    for role, ref in inputs.items():
+        spec = roles[role]
+        refs = _refs(name, role, ref, spec.series)
+        if spec.series and len(refs) < max(spec.min_items, 1):
+            raise InvalidInputs(f"{name}: input {role!r} is a dated series: give {spec.min_items} or more distinct items (got {len(refs)})")
+        got = []
+        for cid, iid in refs:
+            if cid not in spec.collections:
+                raise InvalidInputs(f"{name}: input {role!r} must come from {', '.join(spec.collections)}, not {cid!r}")
+            got.append(catalog.get_item(cid, iid))
+        if spec.series:
+            got.sort(key=item_datetime)
+            items[role] = got
+            flat.update({f"t{k:02d}": (it["collection"], it["id"]) for k, it in enumerate(got)})
+        else:
+            items[role] = got[0]
+            flat[role] = refs[0]
     data_dir = Path(data_dir)
-    if not force and catalog.has_item(alg.collection, item_id):
-        old = catalog.get_item(alg.collection, item_id)
-        if old["properties"].get("hpgeo:provenance", {}).get("hash") == phash and all(
-            Path(resolve_href(a["href"], data_dir)).exists() for a in old["assets"].values()
-        ):
-            log.info("products: %s is current, skipped", item_id)
-            return None
-
-    with dask_context(scheduler):
-        return _build(alg, p, pdict, inputs, items, phash, item_id, when, data_dir, catalog, extra_properties)
+    return Prepared(alg, p, items, flat, alg.extra_provenance(p, data_dir), data_dir)
 
 
-def _build(
-    alg: Algorithm,
-    p: Any,
-    pdict: dict[str, Any],
-    inputs: Mapping[str, tuple[str, str]],
-    items: dict[str, dict[str, Any]],
-    phash: str,
-    item_id: str,
-    when: dt.datetime,
+def _refs(name: str, role: str, ref: Any, series: bool) -> list[Ref]:
+    def one(r: Any) -> Ref:
+        if not (isinstance(r, (tuple, list)) and len(r) == 2 and all(isinstance(x, str) for x in r)):
+            raise InvalidInputs(f"{name}: input {role!r} takes (collection, item id), got {r!r}")
+        return (r[0], r[1])
+
+    if not series:
+        return [one(ref)]
+    if isinstance(ref, (tuple, list)) and len(ref) == 2 and all(isinstance(x, str) for x in ref):
+        return [one(ref)]
+    if not isinstance(ref, Sequence) or isinstance(ref, str):
+        raise InvalidInputs(f"{name}: input {role!r} is a series: give a list of (collection, item id)")
+    return list(dict.fromkeys(one(r) for r in ref))
+
+
+def build_product(
+    name: str,
+    inputs: Mapping[str, Any],
+    params: Mapping[str, Any] | None,
+    *,
+    catalog: Any,
     data_dir: Path,
-    catalog: Any = None,
+    force: bool = False,
     extra_properties: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    name = alg.name
-    loaded, ref_grid, resampled = load_inputs(alg, items, data_dir)
-    outputs = alg.run(loaded, p)
-    for asset, da in outputs.items():
-        if Grid.from_dataarray(da) != ref_grid:
-            ref_grid.check_same(Grid.from_dataarray(da), f"{name} output {asset!r} and its inputs")
+    scheduler: str | None = None,
+    resample: bool = False,
+) -> dict[str, Any] | None:
+    """Build product ``name`` from ``inputs`` and return the item, or None if it is current.
 
-    out_dir = data_dir / "products" / alg.collection / item_id
+    ``inputs``: {role: (collection, item id)}, and for a series role a list of them (any order, ≥ ``min_items``
+    distinct). ``scheduler``: address of a dask.distributed scheduler (``Settings.dask_scheduler``); None:
+    local threads. ``resample``: warp input items on other grids onto the first one's (else
+    :class:`~geo.errors.GridMismatch`); an algorithm's own coarser bands are always read onto their item's grid.
+    """
+    req = prepare(name, inputs, params, catalog=catalog, data_dir=data_dir)
+    if not force and req.is_current(catalog):
+        log.info("products: %s is current, skipped", req.id)
+        return None
+    with dask_context(scheduler):
+        return _build(req, catalog, extra_properties, resample)
+
+
+def _build(req: Prepared, catalog: Any, extra_properties: Mapping[str, Any] | None, resample: bool) -> dict[str, Any]:
+    alg, p, data_dir, item_id = req.alg, req.params, req.data_dir, req.id
+    loaded, ref_grid, resampled = load_inputs(alg, req.items, data_dir, params=p, resample=resample)
+    outputs = alg.run({**loaded, **alg.extra_inputs(p, data_dir)}, p)
+    for spec in alg.outputs:
+        if spec.asset not in outputs:
+            raise InvalidInputs(f"{alg.name}: the run produced no {spec.asset!r}")
+        g = Grid.from_dataarray(outputs[spec.asset])
+        if g != ref_grid:
+            ref_grid.check_same(g, f"{alg.name} output {spec.asset!r} and its inputs")
+
+    rel_dir = Path("products") / alg.collection / item_id
+    out_dir = data_dir / rel_dir
     clean_stale_temporaries(out_dir)
     assets: dict[str, RasterAsset] = {}
     stats: dict[str, Any] = {}
@@ -221,7 +194,7 @@ def _build(
     for spec in alg.outputs:
         da = outputs[spec.asset]
         diagnostics.update(da.attrs.pop("hpgeo:diagnostics", {}) or {})
-        rel = Path("products") / alg.collection / item_id / f"{spec.asset}.tif"
+        rel = rel_dir / f"{spec.asset}.tif"
         dataarray_to_cog(
             data_dir / rel,
             da.astype(spec.dtype),
@@ -237,19 +210,36 @@ def _build(
             stats[spec.asset] = _class_areas(data_dir / rel, spec, grid)
         band = BandInfo(spec.asset, spec.description, unit=spec.unit, nodata=spec.nodata, categorical=spec.categorical)
         assets[spec.asset] = RasterAsset(href=rel.as_posix(), grid=grid, band=band, dtype=spec.dtype, title=spec.description, extra=extra)
+    extra_assets: dict[str, dict[str, Any]] = {}
+    if alg.extra_assets:
+        alg.write_extra_assets(outputs, out_dir)
+        extra_assets = {e.key: {"href": (rel_dir / e.filename).as_posix(), "type": e.media_type, "title": e.title, "roles": ["data"]} for e in alg.extra_assets}
+    stats.update(alg.statistics(outputs))
     footprint = next(iter(assets.values())).grid.footprint(WGS84)
     provenance = {
-        "hash": phash,
+        "hash": req.hash,
         "algorithm": alg.name,
         "version": alg.version,
-        "parameters": pdict,
-        "inputs": {role: {"collection": c, "id": i} for role, (c, i) in inputs.items()},
+        "parameters": req.pdict,
+        "inputs": {role: {"collection": c, "id": i} for role, (c, i) in req.flat.items()},
         "resampled_inputs": resampled,
+        "resample": bool(resample),
+        **req.extra,
     }
-    simulated = any(it["properties"].get("hpgeo:simulated") for it in items.values())
+    all_items = req.all_items()
+    series = alg.series_input()
+    if series is not None:
+        title = f"{alg.title} — {req.first:%Y-%m-%d}…{req.last:%Y-%m-%d}"
+        n = len(req.items[series.role])
+        lineage = f"{alg.name} {alg.version} on {n} {series.role}: " + ", ".join(it["id"] for it in req.items[series.role])
+        others = [f"{r}={c}/{i}" for r, (c, i) in req.flat.items() if not SERIES_KEY.match(r)]
+        lineage += "; " + ", ".join(others) if others else ""
+    else:
+        title = f"{alg.title} — {req.when:%Y-%m-%d}"
+        lineage = f"{alg.name} {alg.version} on " + ", ".join(f"{r}={c}/{i}" for r, (c, i) in req.flat.items())
     props: dict[str, Any] = {
-        "title": f"{alg.title} — {when:%Y-%m-%d}",
-        "processing:lineage": f"{alg.name} {alg.version} on " + ", ".join(f"{r}={c}/{i}" for r, (c, i) in inputs.items()),
+        "title": title,
+        "processing:lineage": lineage,
         "processing:software": {"hpgeo": _version(), alg.name: alg.version},
         "processing:datetime": iso(dt.datetime.now(dt.timezone.utc)),
         "hpgeo:provenance": provenance,
@@ -257,43 +247,56 @@ def _build(
         "hpgeo:statistics": stats,
         **dict(extra_properties or {}),
     }
-    times = [_item_datetime(it) for it in items.values()]
     item = raster_item(
         item_id=item_id,
         collection_id=alg.collection,
-        datetime=when,
-        start=min(times),
-        end=max(times),
+        datetime=req.when,
+        start=min(req.times),
+        end=max(req.times),
         footprint=footprint,
         assets=assets,
         properties=props,
-        extensions=[EXT["processing"], EXT["classification"]],
-        simulated=simulated,
+        extensions=[EXT["processing"]] + ([EXT["classification"]] if any(o.categorical for o in alg.outputs) else []),
+        simulated=any(it["properties"].get("hpgeo:simulated") for it in all_items),
+        extra_assets=extra_assets or None,
     )
     item["links"] = [
         {"rel": "derived_from", "href": f"../../{c}/items/{i}", "title": f"{r}: {i}", "hpgeo:collection": c, "hpgeo:item": i}
-        for r, (c, i) in inputs.items()
+        for r, (c, i) in req.flat.items()
     ]
     catalog.put_collection(product_collection(alg), kind="product")
     catalog.put_items([item])
-    log.info("products: built %s (%s)", item_id, ", ".join(f"{k}={v}" for k, v in diagnostics.items() if v is not None))
+    log.info("products: built %s (%s)", item_id, ", ".join(f"{k}={v}" for k, v in diagnostics.items() if not isinstance(v, (dict, list)) and v is not None))
     return item
 
 
-def rebuild(item: dict[str, Any], *, catalog: Any, data_dir: Path) -> dict[str, Any] | None:
-    """Rebuild a product item from its recorded provenance (forced)."""
+def inputs_of(item: dict[str, Any]) -> dict[str, Any]:
+    """The ``inputs`` argument of :func:`build_product` recorded in a product item's provenance."""
+    prov = item.get("properties", {}).get("hpgeo:provenance")
+    if not isinstance(prov, Mapping) or "algorithm" not in prov:
+        raise InvalidInputs(f"{item.get('collection')}/{item.get('id')} is not a product item (no hpgeo:provenance)")
+    series = get(prov["algorithm"]).series_input()
+    out: dict[str, Any] = {}
+    for key, v in sorted(prov["inputs"].items()):
+        ref = (v["collection"], v["id"])
+        if series is not None and SERIES_KEY.match(key):
+            out.setdefault(series.role, []).append(ref)
+        else:
+            out[key] = ref
+    return out
+
+
+def rebuild(item: dict[str, Any], *, catalog: Any, data_dir: Path, scheduler: str | None = None, force: bool = True) -> dict[str, Any] | None:
+    """Rebuild a product item from its recorded provenance, single-scene or series alike (forced by default;
+    with ``force=False`` None when the item with that provenance is current).
+
+    Warping between items is allowed when the item was built with it (``resample``; items recorded before
+    that flag: when any input was warped)."""
+    inputs = inputs_of(item)
     prov = item["properties"]["hpgeo:provenance"]
-    if getattr(get(prov["algorithm"]), "multi_date", False):
-        from products.shoreline_build import rebuild_shoreline
-
-        return rebuild_shoreline(item, catalog=catalog, data_dir=data_dir)
-    inputs = {r: (v["collection"], v["id"]) for r, v in prov["inputs"].items()}
-    return build_product(prov["algorithm"], inputs, prov["parameters"], catalog=catalog, data_dir=data_dir, force=True)
-
-
-def _item_datetime(item: dict[str, Any]) -> dt.datetime:
-    p = item["properties"]
-    return parse_datetime(p.get("datetime") or p["start_datetime"])
+    resample = bool(prov.get("resample", bool(prov.get("resampled_inputs"))))
+    return build_product(prov["algorithm"], inputs, prov["parameters"], catalog=catalog, data_dir=data_dir, force=force,
+                         scheduler=scheduler, resample=resample)
 
 
 def _class_areas(path: Path, spec: Any, grid: Grid) -> dict[str, Any]:

@@ -23,17 +23,17 @@ in either date): dNBR describes vegetation, and turbidity changes would read as 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from geo.grid import georef
 from products.errors import InvalidInputs
 from products.optical import normalized_difference, scl_valid
 from products.compute import isin, sum_by_chunk_rows
-from products.registry import Algorithm, InputSpec, OutputSpec, register
+from products.registry import S2_20M_BANDS, Algorithm, InputSpec, OutputSpec, ProductParams, register
 
 __all__ = ["BURN_CLASSES", "DNBR_BREAKS", "nbr", "dnbr", "severity_classes", "BurnParams", "BurnSeverity"]
 
@@ -80,8 +80,8 @@ def _classify_block(x: np.ndarray) -> np.ndarray:
     return cls
 
 
-class BurnParams(BaseModel):
-    nir_band: str = Field("auto", pattern="^(auto|B08|B8A)$", description="NIR band: B8A (865 nm) when present, else B08 (842 nm).")
+class BurnParams(ProductParams):
+    nir_band: Literal["auto", "B08", "B8A"] = Field("auto", description="NIR band: B8A (865 nm) when present, else B08 (842 nm).")
     mask_water: bool = Field(True, description="Mask pixels the L2A scene classification calls water (SCL 6) in either date.")
 
 
@@ -107,8 +107,8 @@ class BurnSeverity(Algorithm):
     description = __doc__ or ""
     collection = "burn-severity"
     inputs = (
-        InputSpec("post", ("sentinel-2-l2a",), ("B08", "B8A", "B12", "SCL"), "Scene after the fire"),
-        InputSpec("pre", ("sentinel-2-l2a",), ("B08", "B8A", "B12", "SCL"), "Scene before the fire"),
+        InputSpec("post", ("sentinel-2-l2a",), ("B08", "B8A", "B12", "SCL"), "Scene after the fire", resample=S2_20M_BANDS),
+        InputSpec("pre", ("sentinel-2-l2a",), ("B08", "B8A", "B12", "SCL"), "Scene before the fire", resample=S2_20M_BANDS),
     )
     outputs = (
         OutputSpec("severity", "uint8", "Burn severity class (USGS dNBR breakpoints)", nodata=NODATA, classes=BURN_CLASSES, colormap="burn-severity"),

@@ -26,11 +26,11 @@ pre-event Otsu) and after (majority of members' water posteriors ≥ 0.5). Class
 from __future__ import annotations
 
 import warnings
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from geo.grid import georef
 from products.errors import InsufficientCoverage, ThresholdUnreliable
@@ -38,6 +38,7 @@ from products.flood import (
     DEM_COLLECTIONS,
     FLOOD,
     FLOOD_CLASSES,
+    LeeWindow,
     NODATA,
     NOT_WATER,
     PERMANENT,
@@ -49,7 +50,7 @@ from products.flood import (
     water_posterior,
 )
 from products.optical import mndwi, scl_valid
-from products.registry import Algorithm, InputSpec, OutputSpec, register
+from products.registry import S2_20M_BANDS, Algorithm, InputSpec, OutputSpec, ProductParams, register
 from products.sar import histogram, otsu_from_histogram
 from products.terrain import TerrainParams, terrain_exclusion
 
@@ -70,10 +71,10 @@ def _persist_small(*arrays: xr.DataArray) -> tuple[xr.DataArray, ...]:
     return arrays
 
 
-class EnsembleParams(BaseModel):
-    polarization: str = Field("vv", pattern="^(vv|vh)$", description="SAR band used by the SAR members.")
-    filter_size: int = Field(5, ge=3, le=15, description="Lee filter window (odd, pixels).")
-    enl: float = Field(4.4, gt=0, description="Equivalent number of looks (IW GRD-HR: 4.4).")
+class EnsembleParams(ProductParams):
+    polarization: Literal["vv", "vh"] = Field("vv", description="SAR band used by the SAR members.")
+    filter_size: LeeWindow = Field(5, description="Lee filter window (odd, pixels).")
+    enl: float = Field(4.4, gt=0, le=100, description="Equivalent number of looks (IW GRD-HR: 4.4).")
     change_db: float = Field(3.0, ge=0, le=20, description="Backscatter drop (dB) required by the change member.")
     tile_size: int = Field(256, ge=32, le=4096, description="Tile size (pixels) of the split-based member.")
     terrain: TerrainParams = Field(default_factory=TerrainParams, description="Exclusions applied when a DEM is given.")
@@ -180,8 +181,8 @@ class FloodEnsemble(Algorithm):
     inputs = (
         InputSpec("post", ("sentinel-1-grd",), ("vv", "vh"), "Sentinel-1 scene during or after the event"),
         InputSpec("pre", ("sentinel-1-grd",), ("vv", "vh"), "Sentinel-1 reference scene before the event"),
-        InputSpec("optical", ("sentinel-2-l2a",), ("B03", "B11", "SCL"), "Sentinel-2 L2A scene after the event", optional=True),
-        InputSpec("optical_pre", ("sentinel-2-l2a",), ("B03", "B11", "SCL"), "Sentinel-2 L2A scene before the event", optional=True),
+        InputSpec("optical", ("sentinel-2-l2a",), ("B03", "B11", "SCL"), "Sentinel-2 L2A scene after the event", optional=True, resample=S2_20M_BANDS),
+        InputSpec("optical_pre", ("sentinel-2-l2a",), ("B03", "B11", "SCL"), "Sentinel-2 L2A scene before the event", optional=True, resample=S2_20M_BANDS),
         InputSpec("dem", DEM_COLLECTIONS, ("elevation",), "Elevation (m) for slope/shadow/layover exclusion", optional=True),
     )
     outputs = (

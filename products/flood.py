@@ -22,19 +22,20 @@ Monitoring ensemble for split-based thresholding and change detection.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from geo.grid import georef
-from products.registry import Algorithm, InputSpec, OutputSpec, register
+from products.registry import Algorithm, InputSpec, OutputSpec, ProductParams, register
 from products.sar import db_to_linear, histogram, lee_filter, linear_to_db, otsu_from_histogram
 from products.terrain import TerrainParams, terrain_exclusion
 
 __all__ = [
     "SarFloodParams",
+    "LeeWindow",
     "SarFlood",
     "sar_flood_classes",
     "FLOOD_CLASSES",
@@ -51,12 +52,22 @@ NOT_WATER, FLOOD, PERMANENT, NODATA = 0, 1, 2, 255
 FLOOD_CLASSES = {NOT_WATER: "not water", FLOOD: "flood (new water)", PERMANENT: "permanent water", NODATA: "no data"}
 
 
-class SarFloodParams(BaseModel):
+def _odd(n: int) -> int:
+    if n % 2 == 0:
+        raise ValueError(f"the Lee filter window must be odd (3, 5, 7, …), got {n}")
+    return n
+
+
+# the Lee filter's window: odd (it is centred on the pixel), 3…15 px
+LeeWindow = Annotated[int, Field(ge=3, le=15), AfterValidator(_odd)]
+
+
+class SarFloodParams(ProductParams):
     polarization: Literal["vv", "vh"] = Field("vv", description="Band used for thresholding.")
-    filter_size: int = Field(5, ge=3, le=15, description="Lee filter window (odd, pixels).")
-    enl: float = Field(4.4, gt=0, description="Equivalent number of looks of the input (IW GRD-HR: 4.4).")
+    filter_size: LeeWindow = Field(5, description="Lee filter window (odd, pixels).")
+    enl: float = Field(4.4, gt=0, le=100, description="Equivalent number of looks of the input (IW GRD-HR: 4.4).")
     change_db: float = Field(3.0, ge=0, le=20, description="Backscatter drop (dB) required for new water.")
-    threshold_db: float | None = Field(None, description="Fixed threshold instead of Otsu (dB).")
+    threshold_db: float | None = Field(None, ge=-50, le=10, description="Fixed threshold instead of Otsu (dB).")
     thresholding: Literal["otsu", "split"] = Field("otsu", description="Global Otsu, or split-based (bimodal tiles pooled).")
     tile_size: int = Field(256, ge=32, le=4096, description="Tile size (pixels) of split-based thresholding.")
     terrain: TerrainParams = Field(default_factory=TerrainParams, description="Exclusions applied when a DEM is given.")

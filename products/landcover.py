@@ -29,11 +29,11 @@ from typing import Any, Mapping
 import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from geo.grid import georef
 from products.errors import InsufficientCoverage, InvalidInputs, InvalidParameters
-from products.registry import Algorithm, InputSpec, OutputSpec, register
+from products.registry import S2_20M_BANDS, Algorithm, InputSpec, OutputSpec, ProductParams, register
 
 __all__ = [
     "LANDCOVER_CLASSES",
@@ -254,9 +254,9 @@ def change_classes(before: xr.DataArray, after: xr.DataArray) -> tuple[xr.DataAr
     return georef(out, before), matrix
 
 
-class LandCoverParams(BaseModel):
-    training: str | None = Field(None, description="Vector file (GeoJSON, GeoPackage, Shapefile) of training polygons; none = unsupervised k-means fallback.")
-    class_field: str = Field("class", description="Integer field of the training polygons holding the hpgeo land-cover code (1–6).")
+class LandCoverParams(ProductParams):
+    training: str | None = Field(None, min_length=1, max_length=4096, description="Vector file (GeoJSON, GeoPackage, Shapefile) of training polygons; none = unsupervised k-means fallback.")
+    class_field: str = Field("class", min_length=1, max_length=64, description="Integer field of the training polygons holding the hpgeo land-cover code (1–6).")
     n_clusters: int = Field(12, ge=2, le=64, description="k of the k-means fallback.")
     sample_size: int = Field(100_000, ge=1000, le=5_000_000, description="Pixels sampled (regular stride) to fit k-means.")
 
@@ -269,7 +269,7 @@ class LandCover(Algorithm):
     title_vi = "Lớp phủ mặt đất (rừng ngẫu nhiên, dự phòng k-means)"
     description = __doc__ or ""
     collection = "land-cover"
-    inputs = (InputSpec("scene", ("sentinel-2-l2a",), tuple(S2_ASSETS.values()), "Surface reflectance (0–1)"),)
+    inputs = (InputSpec("scene", ("sentinel-2-l2a",), tuple(S2_ASSETS.values()), "Surface reflectance (0–1)", resample=S2_20M_BANDS),)
     outputs = (OutputSpec("landcover", "uint8", "Land-cover classes", nodata=NODATA, classes=LANDCOVER_CLASSES, colormap="landcover"),)
     Params = LandCoverParams
     references = (
@@ -316,7 +316,7 @@ class LandCoverChange(Algorithm):
     )
     outputs = (OutputSpec("change", "uint8", "Land-cover change (from×10+to)", nodata=NODATA, classes=CHANGE_CLASSES, colormap="landcover-change"),)
 
-    class Params(BaseModel):
+    class Params(ProductParams):
         pass
 
     def run(self, inputs: Mapping[str, Mapping[str, Any]], params: Any) -> dict[str, Any]:

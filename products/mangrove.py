@@ -17,10 +17,10 @@ from typing import Any, Mapping
 import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
-from pydantic import BaseModel, Field
+from pydantic import Field, model_validator
 
 from products.errors import InvalidInputs, InvalidParameters
-from products.registry import Algorithm, InputSpec, OutputSpec, register
+from products.registry import S2_20M_BANDS, Algorithm, InputSpec, OutputSpec, ProductParams, register
 
 __all__ = ["MANGROVE_CLASSES", "MangroveParams", "mvi", "mangrove_mask", "mangrove_classes", "Mangrove"]
 
@@ -29,10 +29,16 @@ MANGROVE_CLASSES = {NOT_MANGROVE: "not mangrove", MANGROVE: "mangrove", GAIN: "m
 ASSETS = ("B03", "B04", "B08", "B11")
 
 
-class MangroveParams(BaseModel):
+class MangroveParams(ProductParams):
     mvi_min: float = Field(4.5, gt=0, description="Lower MVI bound of mangroves (Baloloy et al. 2020).")
     mvi_max: float = Field(16.5, gt=0, description="Upper MVI bound of mangroves (Baloloy et al. 2020).")
     ndvi_min: float = Field(0.2, ge=-1, le=1, description="Vegetation guard: minimum NDVI.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "MangroveParams":
+        if self.mvi_min >= self.mvi_max:
+            raise ValueError(f"mvi_min ({self.mvi_min}) must be below mvi_max ({self.mvi_max})")
+        return self
 
 
 def mvi(green: xr.DataArray, nir: xr.DataArray, swir1: xr.DataArray) -> xr.DataArray:
@@ -77,8 +83,8 @@ class Mangrove(Algorithm):
     description = __doc__ or ""
     collection = "mangrove-extent"
     inputs = (
-        InputSpec("scene", ("sentinel-2-l2a",), ASSETS, "Surface reflectance at the date mapped"),
-        InputSpec("before", ("sentinel-2-l2a",), ASSETS, "Earlier scene for gain/loss", optional=True),
+        InputSpec("scene", ("sentinel-2-l2a",), ASSETS, "Surface reflectance at the date mapped", resample=S2_20M_BANDS),
+        InputSpec("before", ("sentinel-2-l2a",), ASSETS, "Earlier scene for gain/loss", optional=True, resample=S2_20M_BANDS),
     )
     outputs = (OutputSpec("mangrove", "uint8", "Mangrove extent / gain / loss", nodata=NODATA, classes=MANGROVE_CLASSES, colormap="mangrove"),)
     Params = MangroveParams

@@ -37,12 +37,12 @@ from typing import Any, Mapping
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, Field
+from pydantic import Field
 from scipy import ndimage
 
 from geo.grid import georef
 from products.flood import SarFloodParams, filtered_db, global_threshold
-from products.registry import Algorithm, InputSpec, OutputSpec, register
+from products.registry import Algorithm, InputSpec, OutputSpec, ProductParams, register
 
 __all__ = ["OIL_CLASSES", "OilParams", "OilCandidates", "oil_candidates"]
 
@@ -50,13 +50,13 @@ SEA, CANDIDATE, REJECTED, LAND, NODATA = 0, 1, 2, 3, 255
 OIL_CLASSES = {SEA: "sea, no candidate", CANDIDATE: "oil-slick candidate (unconfirmed)", REJECTED: "dark spot rejected (area/shape)", LAND: "land or not assessed", NODATA: "no data"}
 
 
-class OilParams(BaseModel):
+class OilParams(ProductParams):
     contrast_db: float = Field(3.0, gt=0, le=20, description="Dark spot: this many dB below the local sea background.")
-    window_m: float = Field(2000.0, gt=0, description="Side of the square window of the local sea background (m).")
-    sea_opening_m: float = Field(300.0, ge=0, description="Opening radius (m) that removes rivers and ponds from the sea mask.")
-    min_area_ha: float = Field(5.0, ge=0, description="Smallest candidate (ha).")
+    window_m: float = Field(2000.0, gt=0, le=50_000, description="Side of the square window of the local sea background (m).")
+    sea_opening_m: float = Field(300.0, ge=0, le=10_000, description="Opening radius (m) that removes rivers and ponds from the sea mask.")
+    min_area_ha: float = Field(5.0, ge=0, le=100_000, description="Smallest candidate (ha).")
     max_area_km2: float = Field(50.0, gt=0, description="Largest candidate (km²); larger dark areas are low-wind zones.")
-    min_elongation: float = Field(2.0, ge=1, description="Smallest major/minor axis ratio of a candidate.")
+    min_elongation: float = Field(2.0, ge=1, le=1000, description="Smallest major/minor axis ratio of a candidate.")
     max_listed: int = Field(100, ge=0, le=10000, description="At most this many candidates are listed in the diagnostics.")
 
 

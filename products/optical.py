@@ -24,12 +24,12 @@ from typing import Any, Literal, Mapping
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from geo.grid import georef
 from products.errors import InsufficientCoverage, ThresholdUnreliable
 from products.compute import isin, sum_by_chunk_rows
-from products.registry import Algorithm, InputSpec, OutputSpec, register
+from products.registry import S2_20M_BANDS, Algorithm, InputSpec, OutputSpec, ProductParams, register
 from products.sar import otsu_threshold
 
 __all__ = [
@@ -85,7 +85,7 @@ def index_otsu(index: xr.DataArray, bin_width: float = 0.01, min_pixels: int = 1
     return otsu_threshold(index, lo=-1.0, hi=1.0, bin_width=bin_width, min_pixels=min_pixels)
 
 
-class OpticalWaterParams(BaseModel):
+class OpticalWaterParams(ProductParams):
     index: Literal["mndwi", "ndwi"] = Field("mndwi", description="MNDWI (green/SWIR1, default) or NDWI (green/NIR).")
     threshold: float | None = Field(None, ge=-1, le=1, description="Fixed index threshold instead of Otsu (unitless).")
     bin_width: float = Field(0.01, gt=0, le=0.1, description="Histogram bin width for Otsu (index units).")
@@ -147,7 +147,7 @@ class OpticalWater(Algorithm):
     title_vi = "Mặt nước từ Sentinel-2 (MNDWI + ngưỡng Otsu, loại mây)"
     description = __doc__ or ""
     collection = "water-mask"
-    inputs = (InputSpec("scene", ("sentinel-2-l2a",), ("B03", "B08", "B11", "SCL"), "Sentinel-2 L2A scene"),)
+    inputs = (InputSpec("scene", ("sentinel-2-l2a",), ("B03", "B08", "B11", "SCL"), "Sentinel-2 L2A scene", resample=S2_20M_BANDS),)
     outputs = (
         OutputSpec("water", "uint8", "Water / not water (255: cloud or no data)", nodata=NODATA, classes=WATER_CLASSES, colormap="water"),
     )

@@ -2,21 +2,57 @@
 
 An algorithm is a class with class-level metadata and a ``run`` method working on xarray (lazy,
 dask-backed where the inputs are). :func:`register` adds it; the registry is read-only afterwards
-and the API derives its choices from :func:`names`.
+and the API derives its choices from :func:`names`. The built-in algorithms are the modules named in
+:data:`BUILTIN_MODULES` (importing one registers its algorithms).
+
+Parameters are a pydantic model deriving from :class:`ProductParams` (unknown keys refused); an input
+role may be a dated *series* (``InputSpec(series=True, min_items=2)``), stacked along ``time``. An
+algorithm contributes what the generic engine (:mod:`products.build`) cannot know through declared
+hooks: :meth:`Algorithm.input_assets`, :meth:`Algorithm.extra_inputs`, :meth:`Algorithm.extra_provenance`,
+:meth:`Algorithm.write_extra_assets` (with :attr:`Algorithm.extra_assets`) and :meth:`Algorithm.statistics`.
 """
 
 from __future__ import annotations
 
+import importlib
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Mapping
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from products.errors import InvalidParameters, UnknownProduct
 
-__all__ = ["InputSpec", "OutputSpec", "Algorithm", "register", "get", "names", "algorithms"]
+__all__ = ["InputSpec", "OutputSpec", "ExtraAsset", "ProductParams", "Algorithm", "register", "get", "names", "algorithms", "BUILTIN_MODULES", "SERIES_KEY", "S2_20M_BANDS"]
+
+# the modules of the built-in algorithms (importing one registers its algorithms)
+BUILTIN_MODULES: tuple[str, ...] = (
+    "products.flood",
+    "products.shoreline",
+    "products.optical",
+    "products.ensemble",
+    "products.landcover",
+    "products.mangrove",
+    "products.burn",
+    "products.oil",
+    "products.turbidity",
+)
+
+# Sentinel-2 L2A bands delivered at 20 m: an algorithm reading them with 10 m bands declares them in
+# InputSpec.resample, and they are warped onto the item's 10 m grid (bilinear; SCL nearest)
+S2_20M_BANDS: tuple[str, ...] = ("B05", "B06", "B07", "B8A", "B11", "B12", "SCL")
+
+# the members of a series input are recorded in the provenance as t00, t01, … in date order
+SERIES_KEY = re.compile(r"^t\d{2,}$")
+
+
+class ProductParams(BaseModel):
+    """Base of every algorithm's parameter model: unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass(frozen=True)
@@ -28,6 +64,19 @@ class InputSpec:
     assets: tuple[str, ...]
     description: str = ""
     optional: bool = False
+    series: bool = False  # a dated series of items (stacked along ``time``), not one item
+    min_items: int = 1  # fewest distinct items of a series
+    resample: tuple[str, ...] = ()  # assets read at a coarser resolution and warped onto the item's grid (e.g. S2 20 m bands)
+
+
+@dataclass(frozen=True)
+class ExtraAsset:
+    """A non-raster asset an algorithm writes itself (:meth:`Algorithm.write_extra_assets`)."""
+
+    key: str
+    filename: str
+    media_type: str
+    title: str
 
 
 @dataclass(frozen=True)
@@ -61,13 +110,40 @@ class Algorithm(ABC):
     outputs: ClassVar[tuple[OutputSpec, ...]]
     Params: ClassVar[type[BaseModel]]
     references: ClassVar[tuple[str, ...]] = ()
+    extra_assets: ClassVar[tuple[ExtraAsset, ...]] = ()  # written by write_extra_assets
 
     def parse_params(self, params: Mapping[str, Any] | None) -> BaseModel:
+        if params is not None and not isinstance(params, Mapping):
+            raise InvalidParameters(f"{self.name}: parameters must be an object of KEY: VALUE, not {type(params).__name__}")
         try:
             return self.Params(**dict(params or {}))
         except ValidationError as exc:
             msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise InvalidParameters(f"{self.name}: {msgs}") from exc
+
+    # -- hooks of the build engine (products.build); the defaults fit single-scene raster products --
+    def input_assets(self, spec: InputSpec, params: Any) -> tuple[str, ...]:
+        """The assets of input ``spec`` this run reads (default: all declared)."""
+        return spec.assets
+
+    def extra_inputs(self, params: Any, data_dir: Path) -> dict[str, Mapping[str, Any]]:
+        """Non-raster inputs given to :meth:`run` next to the rasters, as {key: {name: value}} (e.g. a tide series)."""
+        return {}
+
+    def extra_provenance(self, params: Any, data_dir: Path) -> dict[str, Any]:
+        """Facts outside the catalog the result depends on (e.g. a file's checksum): hashed into the id and recorded."""
+        return {}
+
+    def write_extra_assets(self, outputs: Mapping[str, Any], out_dir: Path) -> None:
+        """Write the files of :attr:`extra_assets` into ``out_dir`` from the non-raster ``outputs`` of :meth:`run`."""
+
+    def statistics(self, outputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Statistics recorded in ``hpgeo:statistics`` besides the class areas of categorical outputs."""
+        return {}
+
+    @classmethod
+    def series_input(cls) -> InputSpec | None:
+        return next((i for i in cls.inputs if i.series), None)
 
     @abstractmethod
     def run(self, inputs: Mapping[str, Mapping[str, Any]], params: Any) -> dict[str, Any]:
@@ -90,7 +166,8 @@ class Algorithm(ABC):
             "description": cls.description,
             "collection": cls.collection,
             "inputs": [
-                {"role": i.role, "collections": list(i.collections), "assets": list(i.assets), "optional": i.optional, "description": i.description}
+                {"role": i.role, "collections": list(i.collections), "assets": list(i.assets), "optional": i.optional, "description": i.description,
+                 "series": i.series, "min_items": i.min_items}
                 for i in cls.inputs
             ],
             "outputs": [
@@ -106,21 +183,29 @@ _REGISTRY: dict[str, type[Algorithm]] = {}
 
 
 def register(cls: type[Algorithm]) -> type[Algorithm]:
-    """Class decorator: add an algorithm under its ``name`` (names are unique)."""
+    """Class decorator: add an algorithm under its ``name`` (names are unique); checks its declarations."""
     if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
         raise ValueError(f"product algorithm {cls.name!r} registered twice")
+    if not (isinstance(cls.Params, type) and issubclass(cls.Params, BaseModel)) or cls.Params.model_config.get("extra") != "forbid":
+        raise TypeError(f"{cls.name}: Params must be a pydantic model refusing unknown keys (derive from ProductParams)")
+    series = [i for i in cls.inputs if i.series]
+    if len(series) > 1 or (series and cls.inputs[0] is not series[0]):
+        raise TypeError(f"{cls.name}: at most one series input, and it comes first")
+    if any(SERIES_KEY.match(i.role) for i in cls.inputs):
+        raise TypeError(f"{cls.name}: input roles must not look like series members (t00, t01, …)")
     _REGISTRY[cls.name] = cls
     return cls
 
 
+_loaded = False
+
+
 def _load_builtin() -> None:
-    # importing the modules registers their algorithms
-    from products import flood  # noqa: F401
-    from products import shoreline  # noqa: F401
-    from products import optical  # noqa: F401
-    from products import ensemble  # noqa: F401
-    from products import landcover, mangrove  # noqa: F401
-    from products import burn, oil, turbidity  # noqa: F401
+    global _loaded
+    if not _loaded:
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+        _loaded = True
 
 
 def algorithms() -> Mapping[str, type[Algorithm]]:

@@ -21,37 +21,29 @@ Method (fixed and documented; the defaults are CoastSat's published settings, Vo
 Outputs: a raster of the LRR (m/yr) painted on each transect's alongshore cell (the map layer), the
 dated waterlines and the transects with their statistics as vectors (GeoJSON, GeoPackage).
 
-Memory: ``Shoreline.run`` keeps the bands lazy. Per date the index is read twice, chunk by chunk:
-once for the Otsu histogram (dask), once tile by tile (``WATERLINE_TILE`` = 2048 px) for the
-waterline, each tile with the last row/column of its upper/left neighbours (so every marching-squares
-cell is seen once; pieces are joined at their shared end vertices) and the cloud/no-data distance
-accumulated per tile from a band of ``cloud_buffer_m`` around it (exact, as a whole-image distance
-transform). At most one index tile (float64, ~34 MB at 2048 px, plus its distance transform over the
-tile and buffer) and one SCL tile are in memory at once, with one index row and a buffer-wide band of
-the mask across the scene; the vertices, transects and statistics are small. The seaward side samples
-the index at the transect ends only; the ``rate`` raster is lazy, rasterised block by block when written.
-Tiling gives the same vertices as one whole-image ``find_contours`` (up to floating-point rounding of
-the tile offsets); a closed ring may start at another vertex, and where the cloud/reference filter cuts
-a ring its kept run through the ring's start vertex is one line (before tiling it was split there).
+Memory and tiling of the waterline extraction: :mod:`products.waterline`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
 import shapely
 import xarray as xr
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 from shapely.geometry import LineString, MultiLineString
 
 from products.errors import InsufficientCoverage, InvalidInputs
 from products.compute import isin
-from products.registry import Algorithm, InputSpec, OutputSpec, register
+from products.registry import S2_20M_BANDS, Algorithm, InputSpec, OutputSpec, ProductParams, register
 from products.sar import otsu_threshold
-from products.shoreline_transects import Transect, TransectStats, chainages, change_statistics, make_transects, smooth_baseline
-from products.tide import WaterLevels, in_stage_window, tide_correction, to_datetime64
+from products.shoreline_assets import VECTOR_ASSETS, DatedShoreline, ShorelineAnalysis, summary, write_vectors
+from products.shoreline_transects import chainages, change_statistics, make_transects, smooth_baseline
+from products.tide import TideError, WaterLevels, in_stage_window, read_water_levels, tide_correction, to_datetime64
+from products.waterline import WATERLINE_TILE, extract_waterline, kept_runs
 
 __all__ = [
     "ShorelineParams",
@@ -70,7 +62,7 @@ __all__ = [
 CLOUD_SCL = (0, 1, 3, 8, 9, 10)  # S2 L2A SCL: no data, saturated, cloud shadow, cloud medium/high, cirrus
 
 
-class ShorelineParams(BaseModel):
+class ShorelineParams(ProductParams):
     index: Literal["mndwi", "ndwi"] = Field("mndwi", description="Water index: MNDWI (green/SWIR1) or NDWI (green/NIR).")
     transect_spacing_m: float = Field(100.0, ge=10, le=5000, description="Distance between transects along the baseline (m).")
     transect_land_m: float = Field(200.0, ge=0, le=5000, description="Transect length behind (landward of) the baseline (m).")
@@ -78,13 +70,13 @@ class ShorelineParams(BaseModel):
     seaward: Literal["auto", "left", "right"] = Field("auto", description="Side of the baseline (walking from its start) where the sea is; auto = from the water index.")
     baseline_smoothing_m: float = Field(500.0, ge=0, le=10000, description="Moving-average window used to smooth an automatic baseline (m).")
     baseline_wgs84: list[tuple[float, float]] | None = Field(None, description="Baseline vertices (lon, lat), WGS 84; default: derived from the waterlines.")
-    min_length_m: float = Field(500.0, ge=0, description="Drop waterline contours shorter than this (m; CoastSat min_length_sl).")
-    cloud_buffer_m: float = Field(300.0, ge=0, description="Drop waterline vertices this close to cloud/shadow/no-data pixels (m; CoastSat dist_clouds).")
-    max_dist_ref_m: float = Field(250.0, gt=0, description="Keep only waterline vertices this close to the baseline (m; CoastSat max_dist_ref).")
+    min_length_m: float = Field(500.0, ge=0, le=100_000, description="Drop waterline contours shorter than this (m; CoastSat min_length_sl).")
+    cloud_buffer_m: float = Field(300.0, ge=0, le=5000, description="Drop waterline vertices this close to cloud/shadow/no-data pixels (m; CoastSat dist_clouds).")
+    max_dist_ref_m: float = Field(250.0, gt=0, le=10_000, description="Keep only waterline vertices this close to the baseline (m; CoastSat max_dist_ref).")
     intersection: Literal["seaward", "landward", "median"] = Field("seaward", description="Which crossing to use when a waterline crosses a transect several times.")
-    min_points: int = Field(3, ge=2, description="Fewest dated positions for statistics on a transect.")
+    min_points: int = Field(3, ge=2, le=1000, description="Fewest dated positions for statistics on a transect.")
     tide_series: str | None = Field(None, description="Water-level CSV in the data directory's tides/ folder (file name only).")
-    tide_reference_m: float = Field(0.0, description="Reference elevation the positions are corrected to (m, same datum as the series).")
+    tide_reference_m: float = Field(0.0, ge=-100, le=100, description="Reference elevation the positions are corrected to (m, same datum as the series).")
     beach_slope: float | None = Field(None, gt=0, le=1, description="Beach-face slope tanβ for the horizontal tide correction; None = no correction.")
     tide_window_m: tuple[float, float] | None = Field(None, description="Keep only dates whose water level is in [low, high] (m).")
 
@@ -105,6 +97,13 @@ class ShorelineParams(BaseModel):
                 raise ValueError("baseline vertices must be (lon, lat) in degrees")
         return v
 
+    @field_validator("tide_window_m")
+    @classmethod
+    def _ordered_window(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not (-100 <= v[0] <= v[1] <= 100):
+            raise ValueError("tide_window_m must be [low, high] with low ≤ high, in metres (−100…100)")
+        return v
+
 
 def water_index(green: xr.DataArray, other: xr.DataArray) -> xr.DataArray:
     """(green − other)/(green + other) as float32, NaN where either is missing or the sum is not positive."""
@@ -120,223 +119,6 @@ def water_index(green: xr.DataArray, other: xr.DataArray) -> xr.DataArray:
 def waterline_level(index: xr.DataArray, min_pixels: int = 1000) -> tuple[float, float]:
     """Otsu level of the water index and its bimodality η (warns via ThresholdUnreliable when weak)."""
     return otsu_threshold(index, lo=-1.0, hi=1.0, bin_width=0.005, min_pixels=min_pixels)
-
-
-WATERLINE_TILE = 2048  # px per side of the tiles the waterline is extracted from (the readers' dask chunk size)
-
-
-def extract_waterline(
-    index: xr.DataArray,
-    level: float,
-    *,
-    unusable: Any = None,
-    cloud_buffer_m: float = 300.0,
-    min_length_m: float = 500.0,
-    reference: LineString | None = None,
-    max_dist_ref_m: float = 250.0,
-    tile: int | None = None,
-) -> MultiLineString:
-    """Sub-pixel waterline (map coordinates of ``index``'s CRS) at ``level``; see the module docstring.
-
-    ``index`` (and ``unusable``, a boolean array or DataArray of the same grid) may be lazy: they are
-    read tile by tile (``tile`` px, default :data:`WATERLINE_TILE`), each tile once. A tile also takes
-    the last row of the tile above and the last column of the tile to its left (kept from the tiles
-    already read), so marching squares sees every 2×2 cell of the image exactly once; the pieces that
-    end on those shared rows/columns meet at identical vertices and are joined with ``shapely.line_merge``.
-    The cloud buffer is the exact Euclidean distance (as a whole-image distance transform would give),
-    accumulated per tile as the minimum over each tile's unusable pixels within the buffer's reach.
-    """
-    from scipy import ndimage
-    from skimage import measure
-
-    if index.ndim != 2:
-        raise InvalidInputs(f"water index must be 2-D, got shape {index.shape}")
-    ny, nx = (int(n) for n in index.shape)
-    if unusable is not None and tuple(unusable.shape) != (ny, nx):
-        raise InvalidInputs(f"unusable mask shape {tuple(unusable.shape)} differs from the water index {(ny, nx)}")
-    step = int(tile or WATERLINE_TILE)
-    if step < 2:
-        raise InvalidInputs("waterline tile size must be at least 2 px")
-    T = index.rio.transform()
-    res = abs(T.a)
-    buffered = cloud_buffer_m > 0
-    reach = int(np.floor(cloud_buffer_m / res)) + 1 if buffered else 0  # px: farther unusable pixels cannot drop a vertex
-    halo = reach + 1  # + the shared row/column above/left of a tile
-    pieces: list[_Piece] = []
-    above_val = np.full(nx, np.nan)  # index row r0 − 1 (the tile row above's last row)
-    above_bad = np.zeros((0, nx), bool)  # unusable rows [r0 − len, r0)
-    for r0 in range(0, ny, step):
-        r1 = min(r0 + step, ny)
-        top = 1 if r0 > 0 else 0
-        next_val = np.empty(nx)
-        tail = min(halo, r1 - r0) if buffered else 0
-        next_bad = np.zeros((tail, nx), bool)
-        left_val = np.full(r1 - r0, np.nan)
-        left_bad = np.zeros((r1 - r0, 0), bool)
-        for c0 in range(0, nx, step):
-            c1 = min(c0 + step, nx)
-            left = 1 if c0 > 0 else 0
-            core = np.asarray(index[r0:r1, c0:c1], dtype=np.float64)
-            bad = ~np.isfinite(core)
-            if unusable is not None:
-                bad |= np.asarray(unusable[r0:r1, c0:c1], dtype=bool)
-            win = np.empty((r1 - r0 + top, c1 - c0 + left))
-            win[top:, left:] = core
-            if top:
-                win[0, :] = above_val[c0 - left : c1]
-            if left:
-                win[top:, 0] = left_val
-            new = _tile_pieces(measure, win, level, r0 - top, c0 - left, (r0 > 0, r1 < ny, c0 > 0, c1 < nx), (ny, nx))
-            for p in new:
-                if p.complete and _map_length(p.rc, T) < min_length_m:
-                    continue  # a whole short contour: dropped now (step 3), nothing to join
-                pieces.append(p)
-            if buffered:
-                _cloud_distance(pieces, bad, above_bad, left_bad, (r0, r1, c0, c1), halo, (ny, nx), ndimage)
-            next_val[c0:c1] = core[-1]
-            left_val = core[:, -1]
-            if buffered:
-                next_bad[:, c0:c1] = bad[len(bad) - tail :]
-                left_bad = np.concatenate([left_bad, bad], axis=1)[:, -halo:]
-            del core, bad, win
-        above_val = next_val
-        if buffered:
-            above_bad = np.concatenate([above_bad, next_bad], axis=0)[-halo:]
-    return _assemble(pieces, T, res, cloud_buffer_m if buffered else None, min_length_m, reference, max_dist_ref_m)
-
-
-@dataclass
-class _Piece:
-    """A contour (piece) in global (row, col) pixel coordinates and its vertices' distance (px) to the nearest unusable pixel."""
-
-    rc: np.ndarray
-    pix: np.ndarray  # (n, 2) int: the pixel each vertex is nearest to
-    far: np.ndarray  # (n,) float: distance (px) to the nearest unusable pixel seen so far (inf: none)
-    complete: bool  # closed, or not ending on a row/column shared with another tile
-    box: tuple[int, int, int, int]  # pixel rows/cols bounding box (inclusive)
-
-
-def _tile_pieces(measure: Any, win: np.ndarray, level: float, dr: int, dc: int, seams: tuple[bool, bool, bool, bool], shape: tuple[int, int]) -> list[_Piece]:
-    if min(win.shape) < 2:
-        return []
-    out: list[_Piece] = []
-    top, bottom, left, right = seams
-    h, w = win.shape
-    for rc in measure.find_contours(win, level):
-        if len(rc) < 2:
-            continue
-        closed = bool(np.array_equal(rc[0], rc[-1]))
-        ends = rc[[0, -1]]
-        on_seam = (top and (ends[:, 0] == 0).any()) or (bottom and (ends[:, 0] == h - 1).any()) or (
-            left and (ends[:, 1] == 0).any()) or (right and (ends[:, 1] == w - 1).any())
-        g = rc + np.array([dr, dc], dtype=np.float64)
-        pix = np.column_stack([np.clip(np.rint(g[:, 0]).astype(np.int64), 0, shape[0] - 1), np.clip(np.rint(g[:, 1]).astype(np.int64), 0, shape[1] - 1)])
-        box = (int(pix[:, 0].min()), int(pix[:, 0].max()), int(pix[:, 1].min()), int(pix[:, 1].max()))
-        out.append(_Piece(g, pix, np.full(len(g), np.inf), closed or not on_seam, box))
-    return out
-
-
-def _map_xy(rc: np.ndarray, T: Any) -> np.ndarray:
-    cols, rows = rc[:, 1] + 0.5, rc[:, 0] + 0.5
-    return np.column_stack([T.a * cols + T.b * rows + T.c, T.d * cols + T.e * rows + T.f])
-
-
-def _map_length(rc: np.ndarray, T: Any) -> float:
-    return float(np.hypot(*np.diff(_map_xy(rc, T), axis=0).T).sum())
-
-
-def _cloud_distance(pieces: list[_Piece], bad: np.ndarray, above_bad: np.ndarray, left_bad: np.ndarray, box: tuple[int, int, int, int], halo: int, shape: tuple[int, int], ndimage: Any) -> None:
-    """Lower each vertex's distance to the unusable pixels known so far around this tile (rows above, tiles to the left, the tile)."""
-    r0, r1, c0, c1 = box
-    ny, nx = shape
-    wr0, wr1, wc0, wc1 = max(r0 - halo, 0), min(r1 + halo, ny), max(c0 - halo, 0), min(c1 + halo, nx)
-    W = np.zeros((wr1 - wr0, wc1 - wc0), bool)
-    n_above = min(r0 - wr0, len(above_bad))
-    if n_above:
-        W[r0 - wr0 - n_above : r0 - wr0] = above_bad[len(above_bad) - n_above :, wc0:wc1]
-    n_left = min(c0 - wc0, left_bad.shape[1])
-    if n_left:
-        W[r0 - wr0 : r1 - wr0, c0 - wc0 - n_left : c0 - wc0] = left_bad[:, left_bad.shape[1] - n_left :]
-    W[r0 - wr0 : r1 - wr0, c0 - wc0 : c1 - wc0] = bad
-    if not W.any():
-        return
-    D = ndimage.distance_transform_edt(~W)
-    for p in pieces:
-        if p.box[1] < wr0 or p.box[0] >= wr1 or p.box[3] < wc0 or p.box[2] >= wc1:
-            continue
-        r, c = p.pix[:, 0], p.pix[:, 1]
-        inside = (r >= wr0) & (r < wr1) & (c >= wc0) & (c < wc1)
-        p.far[inside] = np.minimum(p.far[inside], D[r[inside] - wr0, c[inside] - wc0])
-
-
-def _assemble(pieces: list[_Piece], T: Any, res: float, cloud_buffer_m: float | None, min_length_m: float, reference: LineString | None, max_dist_ref_m: float) -> MultiLineString:
-    """Join the tile pieces (shared end vertices), then the length, cloud and reference filters of step 3."""
-
-    def with_flag(p: _Piece) -> np.ndarray:
-        keep = p.far * res > cloud_buffer_m if cloud_buffer_m is not None else np.ones(len(p.rc), bool)
-        return np.column_stack([p.rc, keep.astype(np.float64)])
-
-    lines = [with_flag(p) for p in pieces if p.complete]
-    loose = [with_flag(p) for p in pieces if not p.complete]
-    if loose:
-        merged = shapely.line_merge(shapely.multilinestrings([shapely.linestrings(a) for a in loose]), directed=True)
-        lines += [shapely.get_coordinates(g, include_z=True) for g in shapely.get_parts(merged)]
-    out: list[np.ndarray] = []
-    for a in lines:
-        xy = _map_xy(a[:, :2], T)
-        if np.hypot(*np.diff(xy, axis=0).T).sum() < min_length_m:
-            continue
-        keep = a[:, 2] > 0.5
-        if reference is not None:
-            keep &= shapely.distance(shapely.points(xy), reference) <= max_dist_ref_m
-        out += _runs(xy, keep, closed=bool(np.array_equal(a[0, :2], a[-1, :2])))
-    return MultiLineString(out)
-
-
-def _runs(xy: np.ndarray, keep: np.ndarray, closed: bool = False) -> list[np.ndarray]:
-    """Consecutive kept vertices as separate lines (at least two vertices each); on a closed ring the
-    run through its first/last vertex is one line (the ring's start vertex is arbitrary)."""
-    out: list[np.ndarray] = []
-    idx = np.flatnonzero(keep)
-    if len(idx) == 0:
-        return out
-    splits = np.flatnonzero(np.diff(idx) > 1) + 1
-    runs = np.split(idx, splits)
-    if closed and len(runs) > 1 and keep[0] and keep[-1]:
-        runs = [np.concatenate([runs[-1], runs[0][1:]])] + runs[1:-1]
-    for run in runs:
-        if len(run) >= 2:
-            out.append(xy[run])
-    return out
-
-
-@dataclass
-class DatedShoreline:
-    time: np.datetime64
-    geometry: MultiLineString
-    level: float
-    eta: float
-    tide_m: float | None = None
-    used: bool = True
-    item: str | None = None
-
-
-@dataclass
-class ShorelineAnalysis:
-    """Everything the product writes: dated waterlines, baseline, transects, positions and statistics."""
-
-    crs: Any
-    shorelines: list[DatedShoreline]
-    baseline: LineString
-    transects: list[Transect]
-    raw_positions: np.ndarray  # dates × transects, m
-    positions: np.ndarray  # after tide filter/correction
-    stats: list[TransectStats] = field(default_factory=list)
-    diagnostics: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def times(self) -> np.ndarray:
-        return np.array([s.time for s in self.shorelines], dtype="datetime64[ns]")
 
 
 def analyse_shorelines(
@@ -409,7 +191,7 @@ def _near(geom: MultiLineString, ref: LineString, dist: float) -> MultiLineStrin
     pieces: list[np.ndarray] = []
     for g in geom.geoms:
         xy = shapely.get_coordinates(g)
-        pieces += _runs(xy, shapely.distance(shapely.points(xy), ref) <= dist, closed=bool(g.is_closed))
+        pieces += kept_runs(xy, shapely.distance(shapely.points(xy), ref) <= dist, closed=bool(g.is_closed))
     return MultiLineString(pieces)
 
 
@@ -476,10 +258,11 @@ class Shoreline(Algorithm):
     title_vi = "Đường bờ và tốc độ biến động (Sentinel-2, thống kê DSAS)"
     description = __doc__ or ""
     collection = "shoreline"
-    multi_date = True  # built from a dated series by products.shoreline_build.build_shoreline
     inputs = (
-        InputSpec("scenes", ("sentinel-2-l2a",), ("B03", "B11", "B08", "SCL"), "Two or more dated scenes of the same grid (time, y, x)"),
+        InputSpec("scenes", ("sentinel-2-l2a",), ("B03", "B11", "B08", "SCL"), "Two or more dated scenes of the same grid (time, y, x)",
+                  series=True, min_items=2, resample=S2_20M_BANDS),
     )
+    extra_assets = VECTOR_ASSETS
     outputs = (
         OutputSpec("rate", "float32", "Linear regression rate of shoreline change (m/yr, + = accretion)", nodata=float("nan"), unit="m/yr", colormap="shoreline-rate", rescale=(-10.0, 10.0)),
     )
@@ -523,3 +306,30 @@ class Shoreline(Algorithm):
         rate = rate_raster(analysis, idx[0], params.transect_spacing_m)
         rate.attrs["hpgeo:diagnostics"] = analysis.diagnostics
         return {"rate": rate, "analysis": analysis}
+
+    # -- hooks of the build engine --
+    def input_assets(self, spec: InputSpec, params: Any) -> tuple[str, ...]:
+        return ("B03", "B11" if params.index == "mndwi" else "B08", "SCL")
+
+    def _tide_path(self, params: Any, data_dir: Path) -> Path | None:
+        if not params.tide_series:
+            return None
+        path = Path(data_dir) / "tides" / params.tide_series
+        if not path.is_file():
+            raise TideError(f"shoreline: no water-level series {params.tide_series!r} in {Path(data_dir) / 'tides'}")
+        return path
+
+    def extra_provenance(self, params: Any, data_dir: Path) -> dict[str, Any]:
+        """The tide file's SHA-256 (None without one): a changed series gives another item."""
+        path = self._tide_path(params, data_dir)
+        return {"tide_series_sha256": hashlib.sha256(path.read_bytes()).hexdigest() if path else None}
+
+    def extra_inputs(self, params: Any, data_dir: Path) -> dict[str, Mapping[str, Any]]:
+        path = self._tide_path(params, data_dir)
+        return {"tides": {"levels": read_water_levels(path)}} if path else {}
+
+    def write_extra_assets(self, outputs: Mapping[str, Any], out_dir: Path) -> None:
+        write_vectors(outputs["analysis"], out_dir)
+
+    def statistics(self, outputs: Mapping[str, Any]) -> dict[str, Any]:
+        return {"rate": summary(outputs["analysis"])}

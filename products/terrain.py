@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from products.compute import sum_by_chunk_rows
 from products.errors import InvalidInputs
@@ -32,8 +32,10 @@ __all__ = ["TerrainParams", "slope_aspect", "shadow_layover", "terrain_exclusion
 
 
 class TerrainParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # nested in the flood parameters: unknown keys refused there too
+
     max_slope_deg: float = Field(5.0, gt=0, le=90, description="Pixels steeper than this (degrees) are excluded.")
-    max_elevation_m: float | None = Field(None, description="Pixels higher than this (m above the DEM datum) are excluded.")
+    max_elevation_m: float | None = Field(None, ge=-500, le=9000, description="Pixels higher than this (m above the DEM datum) are excluded.")
     incidence_deg: float = Field(37.0, gt=0, lt=90, description="Radar incidence angle (degrees; S1 IW mid-swath ≈ 37°).")
     look_azimuth_deg: float = Field(
         80.0, ge=0, lt=360, description="Azimuth the radar looks towards (degrees from north; S1 ascending right-looking ≈ 80°, descending ≈ 280°)."

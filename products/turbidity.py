@@ -20,12 +20,12 @@ from typing import Any, Mapping
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from geo.grid import georef
 from products.errors import InvalidInputs
 from products.optical import index_otsu, mndwi, scl_valid
-from products.registry import Algorithm, InputSpec, OutputSpec, register
+from products.registry import S2_20M_BANDS, Algorithm, InputSpec, OutputSpec, ProductParams, register
 
 __all__ = ["NECHAD_S2_B4", "nechad_turbidity", "TurbidityParams", "Turbidity"]
 
@@ -40,10 +40,10 @@ def nechad_turbidity(rho_w: xr.DataArray, a_t: float = NECHAD_S2_B4["A_T"], c: f
     return t.where((rho < c) & np.isfinite(rho)).astype(np.float32)
 
 
-class TurbidityParams(BaseModel):
+class TurbidityParams(ProductParams):
     a_t: float = Field(NECHAD_S2_B4["A_T"], gt=0, description="Nechad A_T (FNU); default: red band, Nechad et al. 2009 / Dogliotti et al. 2015.")
     c: float = Field(NECHAD_S2_B4["C"], gt=0, lt=1, description="Nechad C (unitless reflectance); default: red band, Nechad et al. 2009 / Dogliotti et al. 2015.")
-    max_fnu: float = Field(1000.0, gt=0, description="Upper clip of the output (FNU).")
+    max_fnu: float = Field(1000.0, gt=0, le=10_000, description="Upper clip of the output (FNU).")
     water_threshold: float | None = Field(None, ge=-1, le=1, description="Fixed MNDWI water threshold instead of Otsu.")
 
 
@@ -55,7 +55,7 @@ class Turbidity(Algorithm):
     title_vi = "Độ đục nước (FNU) từ phản xạ kênh đỏ Sentinel-2 (Nechad)"
     description = __doc__ or ""
     collection = "turbidity"
-    inputs = (InputSpec("scene", ("sentinel-2-l2a",), ("B04", "B03", "B11", "SCL"), "Sentinel-2 L2A scene"),)
+    inputs = (InputSpec("scene", ("sentinel-2-l2a",), ("B04", "B03", "B11", "SCL"), "Sentinel-2 L2A scene", resample=S2_20M_BANDS),)
     outputs = (OutputSpec("turbidity", "float32", "Turbidity of water pixels (FNU)", nodata=float("nan"), unit="FNU", colormap="turbidity", rescale=(0.0, 100.0)),)
     Params = TurbidityParams
     references = (

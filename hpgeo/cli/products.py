@@ -3,7 +3,9 @@
 Inputs are named as ``[ROLE=]COLLECTION/ITEM`` (roles in the algorithm's declared order when omitted),
 or selected from the catalog with ``--aoi`` and ``--datetime``: the first input role gets the newest item
 of its collections that intersects the AOI in the period, every further role the newest one strictly
-before it (a pre-event or earlier reference), also in the period.
+before it (a pre-event or earlier reference), also in the period. A series product (``shoreline``) takes
+every ``--items`` scene, or every scene over the AOI in the period. Inputs on different grids are an
+error unless ``--resample`` asks for warping. ``rebuild COLLECTION/ITEM`` rebuilds from the provenance.
 """
 
 from __future__ import annotations
@@ -101,16 +103,17 @@ def list_products(as_json: bool = typer.Option(False, "--json", help="Print the 
 @app.command("build")
 def build(
     name: str = typer.Argument(..., help="Algorithm name (see `hpgeo products list`)."),
-    items: list[str] = typer.Option(None, "--items", help="[ROLE=]COLLECTION/ITEM_ID (repeatable)."),
+    items: list[str] = typer.Option(None, "--items", help="[ROLE=]COLLECTION/ITEM_ID (repeatable; every dated scene of a series product)."),
     aoi: str = typer.Option(None, "--aoi", help="Select inputs intersecting this AOI (with --datetime)."),
     datetime: str = typer.Option(None, "--datetime", help="Period START/END (RFC 3339, '..' for open) for --aoi."),
     param: list[str] = typer.Option(None, "--param", help="Algorithm parameter KEY=VALUE (repeatable)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even if the product is current."),
+    resample: bool = typer.Option(False, "--resample", help="Warp input items on other grids onto the first input's grid (else a grid mismatch is an error)."),
     stats: str = typer.Option(None, "--stats", help="Also compute zonal statistics per unit: aoi or imported."),
 ) -> None:
     """Build a product from catalog items and record its provenance (idempotent: a current product is skipped)."""
     from base.settings import get_settings
-    from products.build import build_product, provenance_hash
+    from products.build import build_product, prepare
     from products.registry import get
     from products.zonal import item_zonal_stats
 
@@ -121,77 +124,84 @@ def build(
         raise InvalidRequest("--aoi needs --datetime START/END")
     if stats not in (None, "aoi", "imported"):
         raise InvalidRequest(f"--stats takes aoi or imported, not {stats!r}")
+    series = alg.series_input()
+    if stats and series is not None:
+        raise InvalidRequest(f"{alg.name}: --stats is not available for series products (its statistics are per transect)")
     params = dict(parse_param(p) for p in param or [])
     alg.parse_params(params)  # fail before reading anything
+    settings = get_settings()
     cat = open_catalog()
-    data_dir = get_settings().resolved_data_dir
-    if getattr(alg, "multi_date", False):
-        _build_series(cat, alg, items, aoi, datetime, params, data_dir, force, stats)
-        return
+    data_dir = settings.resolved_data_dir
     with progress() as bar:
         t = bar.add_task(f"{name}: selecting inputs", total=3 if stats else 2)
-        inputs = parse_items(alg, items) if items else select_inputs(cat, alg, aoi, datetime)
+        if series is not None:
+            inputs = {series.role: parse_series(alg, items) if items else select_series(cat, alg, aoi, datetime)}
+        else:
+            inputs = parse_items(alg, items) if items else select_inputs(cat, alg, aoi, datetime)
         bar.update(t, advance=1, description=f"{name}: computing and writing COGs")
-        item = build_product(name, inputs, params, catalog=cat, data_dir=data_dir, force=force, scheduler=get_settings().dask_scheduler)
+        item = build_product(name, inputs, params, catalog=cat, data_dir=data_dir, force=force, scheduler=settings.dask_scheduler, resample=resample)
         bar.update(t, advance=1, description=f"{name}: built" if item else f"{name}: current")
-        if item is None:
-            pdict = alg.parse_params(params).model_dump(mode="json")
-            item = _current_item(cat, alg, provenance_hash(alg, inputs, pdict))
+        if item is None:  # current: the item with these inputs and these parameters
+            item = cat.get_item(alg.collection, prepare(name, inputs, params, catalog=cat, data_dir=data_dir).id)
         if stats:
             bar.update(t, description=f"{name}: zonal statistics ({stats})")
             item_zonal_stats(cat, alg.collection, item["id"], data_dir=data_dir, units=stats)
             bar.update(t, advance=1)
+    if series is not None:
+        console.print(f"{alg.collection}/{item['id']} from {len(inputs[series.role])} scenes")
+        return
     console.print(f"{alg.collection}/{item['id']}")
     for role, (c, i) in inputs.items():
         console.print(f"  {role}: {c}/{i}")
 
 
-def _build_series(cat: Any, alg: Any, items: list[str] | None, aoi: str | None, period: str | None, params: dict, data_dir: Any, force: bool, stats: str | None) -> None:
-    """Products built from a dated series (shoreline): every --items scene, or every scene over --aoi in --datetime."""
+@app.command("rebuild")
+def rebuild_cmd(item: str = typer.Argument(..., help="Product item as COLLECTION/ITEM_ID.")) -> None:
+    """Rebuild a product item from its recorded provenance (same algorithm version, inputs and parameters)."""
+    from base.settings import get_settings
+    from products.build import rebuild
+
+    if "/" not in item:
+        raise InvalidRequest(f"ITEM takes COLLECTION/ITEM_ID, got {item!r}")
+    cid, iid = item.split("/", 1)
+    settings = get_settings()
+    cat = open_catalog()
+    old = cat.get_item(cid, iid)
+    with progress() as bar:
+        t = bar.add_task(f"rebuilding {iid}", total=1)
+        new = rebuild(old, catalog=cat, data_dir=settings.resolved_data_dir, scheduler=settings.dask_scheduler)
+        bar.update(t, advance=1)
+    console.print(f"{new['collection']}/{new['id']}")
+
+
+def parse_series(alg: Any, specs: list[str]) -> list[tuple[str, str]]:
+    """``[ROLE=]COLLECTION/ID`` strings → the members of the algorithm's series input."""
+    role = alg.series_input().role
+    out = []
+    for s in specs:
+        named, ref = s.split("=", 1) if "=" in s else (role, s)
+        if named != role:
+            raise InvalidRequest(f"{alg.name} has no input role {named!r} (roles: {role})")
+        if "/" not in ref:
+            raise InvalidRequest(f"--items takes [ROLE=]COLLECTION/ITEM_ID, got {s!r}")
+        cid, iid = ref.split("/", 1)
+        out.append((cid, iid))
+    return out
+
+
+def select_series(catalog: Any, alg: Any, aoi_id: str, period: str) -> list[tuple[str, str]]:
+    """Every item of the series input's collections intersecting an AOI in a period."""
     from shapely.geometry import mapping
 
     from ingest.catalog import SearchQuery
-    from products.shoreline_build import build_shoreline
 
-    if stats:
-        raise InvalidRequest(f"{alg.name}: --stats is not available for series products (its statistics are per transect)")
-    spec = alg.inputs[0]
-    if items:
-        scenes = []
-        for s in items:
-            ref = s.split("=", 1)[1] if "=" in s else s
-            if "/" not in ref:
-                raise InvalidRequest(f"--items takes COLLECTION/ITEM_ID, got {s!r}")
-            scenes.append(tuple(ref.split("/", 1)))
-    else:
-        geom = mapping(cat.aoi(aoi).geometry)
-        q = SearchQuery.build(collections=list(spec.collections), datetime=period, intersects=geom, limit=1)
-        scenes = [(it["collection"], it["id"]) for it in cat.search(q)]
-        if len(scenes) < 2:
-            raise InvalidRequest(f"{alg.name}: found {len(scenes)} {'/'.join(spec.collections)} scene(s) over {aoi} in {period}; need 2 or more dates")
-    with progress() as bar:
-        t = bar.add_task(f"{alg.name}: {len(scenes)} dated scenes", total=1)
-        item = build_shoreline(scenes, params, catalog=cat, data_dir=data_dir, force=force)
-        bar.update(t, advance=1, description=f"{alg.name}: built" if item else f"{alg.name}: current")
-    if item is None:  # current: the item with these inputs and these parameters
-        wanted, pdict = set(scenes), alg.parse_params(params).model_dump(mode="json")
-        item = next(
-            it
-            for it in cat.search(SearchQuery.build(collections=[alg.collection]))
-            if {(v["collection"], v["id"]) for v in it["properties"]["hpgeo:provenance"]["inputs"].values()} == wanted
-            and it["properties"]["hpgeo:provenance"]["parameters"] == pdict
-        )
-    console.print(f"{alg.collection}/{item['id']} from {len(scenes)} scenes")
-
-
-def _current_item(cat: Any, alg: Any, phash: str) -> dict[str, Any]:
-    """The existing product item with this provenance hash (build_product skipped it as current)."""
-    from ingest.catalog import SearchQuery
-
-    for it in cat.search(SearchQuery.build(collections=[alg.collection], limit=1)):
-        if it["properties"].get("hpgeo:provenance", {}).get("hash") == phash:
-            return it
-    raise InvalidRequest(f"{alg.name}: product reported current but not found in {alg.collection}")
+    spec = alg.series_input()
+    geom = mapping(catalog.aoi(aoi_id).geometry)
+    q = SearchQuery.build(collections=list(spec.collections), datetime=period, intersects=geom, limit=1)
+    scenes = [(it["collection"], it["id"]) for it in catalog.search(q)]
+    if len(scenes) < spec.min_items:
+        raise InvalidRequest(f"{alg.name}: found {len(scenes)} {'/'.join(spec.collections)} scene(s) over {aoi_id} in {period}; need {spec.min_items} or more dates")
+    return scenes
 
 
 @app.command("stats")

@@ -13,16 +13,20 @@ from base.settings import Settings, override_settings
 
 @pytest.fixture(scope="module")
 def private_env(demo_settings, tmp_path_factory):
-    """A catalog of its own (a copy of the demo's) over the demo's files: tests may import units and build."""
+    """A catalog of its own (a copy of the demo's) over hard links to the demo's files: tests may import units and build.
+
+    Hard links, not symbolic links: asset hrefs must resolve inside the data directory. Writers replace files
+    (temporary name, then rename), so a build here never changes the demo's files."""
+    import os
+    import shutil
+
     src = demo_settings.resolved_data_dir
     dst = tmp_path_factory.mktemp("products-cli")
     with sqlite3.connect(src / "catalog.db") as a, sqlite3.connect(dst / "catalog.db") as b:
         a.backup(b)
-    for sub in ("ard", "raw"):
-        (dst / sub).symlink_to(src / sub)
-    (dst / "products").mkdir()
-    for coll in (src / "products").iterdir():
-        (dst / "products" / coll.name).symlink_to(coll)
+    for sub in ("ard", "raw", "products", "tides"):
+        if (src / sub).exists():
+            shutil.copytree(src / sub, dst / sub, copy_function=os.link)
     s = Settings(data_dir=dst)
     with override_settings(s):
         yield s
@@ -118,3 +122,43 @@ def test_build_change_and_stats_over_imported_units(private_env, capsys, tmp_pat
         assert abs(got - t["hectares"]) / t["hectares"] <= 0.005
     ts = timeseries(cat, "q00", "flood-extent")
     assert len(ts) == 3 and {r["class_name"] for r in ts} == set(fl["properties"]["hpgeo:statistics"]["flood"])
+
+
+@pytest.mark.parametrize(
+    "param, message",
+    [
+        ("filter_size=4", "flood-sar: filter_size: Value error, the Lee filter window must be odd (3, 5, 7, …), got 4"),
+        ("speckle=lee", "flood-sar: speckle: Extra inputs are not permitted"),
+        ("terrain={\"max_slope_deg\": 0}", "flood-sar: terrain.max_slope_deg: Input should be greater than 0"),
+    ],
+)
+def test_bad_parameters_exit_2_with_the_reason(private_env, capsys, param, message):
+    from ingest.catalog import Catalog, SearchQuery
+
+    fl = next(Catalog.from_settings(private_env).search(SearchQuery.build(collections=["flood-extent"], limit=1)))
+    post = fl["properties"]["hpgeo:provenance"]["inputs"]["post"]
+    code, _, err = _run(capsys, "products", "build", "flood-sar", "--items", f"post={post['collection']}/{post['id']}", "--param", param)
+    assert code == 2
+    assert message in " ".join(err.split())  # rich may wrap the line
+
+
+def test_rebuild_from_provenance_via_cli(private_env, capsys):
+    from ingest.catalog import Catalog, SearchQuery
+
+    cat = Catalog.from_settings(private_env)
+    lc = next(cat.search(SearchQuery.build(collections=["land-cover-change"], limit=1)))
+    code, out, err = _run(capsys, "products", "rebuild", f"land-cover-change/{lc['id']}")
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == f"land-cover-change/{lc['id']}"
+    again = cat.get_item("land-cover-change", lc["id"])
+    assert again["properties"]["hpgeo:statistics"] == lc["properties"]["hpgeo:statistics"]
+    assert again["properties"]["processing:datetime"] != lc["properties"]["processing:datetime"]  # written again
+    assert _run(capsys, "products", "rebuild", "land-cover-change")[0] == 2
+    code, _, err = _run(capsys, "products", "rebuild", "land-cover-change/nope")
+    assert code == 2 and "nope" in err
+    lc_in = lc["properties"]["hpgeo:provenance"]["inputs"]["after"]
+    code, _, err = _run(capsys, "products", "rebuild", f"land-cover/{lc_in['id']}")  # a product item: fine; its scene is not
+    assert code == 0, err
+    scene = cat.get_item("land-cover", lc_in["id"])["properties"]["hpgeo:provenance"]["inputs"]["scene"]
+    code, _, err = _run(capsys, "products", "rebuild", f"{scene['collection']}/{scene['id']}")
+    assert code == 2 and "is not a product item" in " ".join(err.split())

@@ -16,7 +16,8 @@ from geo.cog import validate_cog
 from ingest.catalog.query import SearchQuery
 from ingest.items import resolve_href
 from products.errors import InvalidInputs
-from products.shoreline_build import VECTOR_ASSETS, build_shoreline, rebuild_shoreline
+from products.build import build_product, rebuild
+from products.shoreline_assets import VECTOR_ASSETS
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +36,8 @@ def test_item_assets_files_and_provenance(shoreline_item, demo_settings):
     assert it["properties"]["hpgeo:simulated"] is True and it["id"].startswith("shoreline-20170211-20250219-")
     assert it["assets"]["rate"]["type"] == "image/tiff; application=geotiff; profile=cloud-optimized"
     validate_cog(_path(it, "rate", demo_settings))
-    for key, (_, mtype, _) in VECTOR_ASSETS.items():
-        assert it["assets"][key]["type"] == mtype
+    for e in VECTOR_ASSETS:
+        assert it["assets"][e.key]["type"] == e.media_type and it["assets"][e.key]["href"].endswith(e.filename)
     prov = it["properties"]["hpgeo:provenance"]
     assert prov["algorithm"] == "shoreline" and len(prov["inputs"]) == 9
     assert prov["parameters"]["beach_slope"] == 0.05 and len(prov["tide_series_sha256"]) == 64
@@ -67,14 +68,17 @@ def test_item_assets_files_and_provenance(shoreline_item, demo_settings):
 def test_build_is_idempotent_and_rebuilds_from_provenance(shoreline_item, demo_catalog, demo_settings):
     scenes = [(v["collection"], v["id"]) for _, v in sorted(shoreline_item["properties"]["hpgeo:provenance"]["inputs"].items())]
     params = shoreline_item["properties"]["hpgeo:provenance"]["parameters"]
-    assert build_shoreline(scenes, params, catalog=demo_catalog, data_dir=demo_settings.resolved_data_dir) is None
-    again = rebuild_shoreline(shoreline_item, catalog=demo_catalog, data_dir=demo_settings.resolved_data_dir)
+    d = demo_settings.resolved_data_dir
+    assert build_product("shoreline", {"scenes": scenes}, params, catalog=demo_catalog, data_dir=d) is None
+    assert build_product("shoreline", {"scenes": scenes[::-1] + scenes[:1]}, params, catalog=demo_catalog, data_dir=d) is None  # any order, repeats
+    again = rebuild(shoreline_item, catalog=demo_catalog, data_dir=d)
     assert again["id"] == shoreline_item["id"]
     assert again["properties"]["hpgeo:statistics"] == shoreline_item["properties"]["hpgeo:statistics"]
-    with pytest.raises(InvalidInputs, match="two or more"):
-        build_shoreline(scenes[:1], params, catalog=demo_catalog, data_dir=demo_settings.resolved_data_dir)
+    assert again["properties"]["hpgeo:provenance"]["tide_series_sha256"] == shoreline_item["properties"]["hpgeo:provenance"]["tide_series_sha256"]
+    with pytest.raises(InvalidInputs, match="2 or more distinct items"):
+        build_product("shoreline", {"scenes": scenes[:1] * 2}, params, catalog=demo_catalog, data_dir=d)
     with pytest.raises(InvalidInputs, match="must come from"):
-        build_shoreline([("sentinel-1-grd", "x"), ("sentinel-1-grd", "y")], params, catalog=demo_catalog, data_dir=demo_settings.resolved_data_dir)
+        build_product("shoreline", {"scenes": [("sentinel-1-grd", "x"), ("sentinel-1-grd", "y")]}, params, catalog=demo_catalog, data_dir=d)
 
 
 def test_stac_api_round_trip_tiles_and_viewer(live_server, shoreline_item, demo_catalog):

@@ -19,7 +19,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry import LineString, MultiLineString
 from skimage import measure
 
-import products.shoreline as shoreline_mod
+import products.waterline as waterline_mod
 from products.shoreline import extract_waterline, rate_raster
 
 RES = 10.0
@@ -94,7 +94,7 @@ def test_tiled_waterline_equals_whole_array(with_cloud, monkeypatch):
     cloud = _cloud(idx.shape) if with_cloud else None
     kw = dict(unusable=cloud, cloud_buffer_m=120.0, min_length_m=100.0)
     whole = _whole_array_waterline(idx, level, **kw)
-    monkeypatch.setattr(shoreline_mod, "WATERLINE_TILE", TILE)
+    monkeypatch.setattr(waterline_mod, "WATERLINE_TILE", TILE)
     tiled = extract_waterline(idx, level, **kw)
     _assert_same_lines(tiled, whole)
     one = extract_waterline(idx, level, tile=10_000, **kw)  # one tile: the whole array
