@@ -36,7 +36,8 @@ from simulator.scenes import ENL, S2_BANDS, SIM_TAGS, block_reduce, coarser_grid
 
 __all__ = ["HazardConfig", "simulate_hazards", "hazard_scene_ids", "hazard_hash", "usgs_severity", "USGS_DNBR_TABLE", "NECHAD_A", "NECHAD_C", "RHO_FOREST", "RHO_CHAR"]
 
-# surface reflectance B02 B03 B04 B08 B11 B12
+# surface reflectance B02 B03 B04 B08 B11 B12 (the scenario's spectra: green forest high in NIR, low in SWIR2;
+# char low in NIR, high in SWIR2, as in Key & Benson 2006's rationale for NBR) — the burn truth is the NBR of these
 RHO_FOREST = (0.030, 0.055, 0.032, 0.300, 0.140, 0.060)
 RHO_CHAR = (0.045, 0.055, 0.065, 0.100, 0.200, 0.185)
 RHO_TOWN = (0.100, 0.110, 0.125, 0.185, 0.225, 0.195)

@@ -70,7 +70,7 @@ SIGMA0_DB = {
     URBAN: (1.0, -8.0), MANGROVE: (-7.0, -13.0), SAND: (-13.0, -22.0),
 }
 FLOOD_DB = (-20.0, -26.5)
-ENL = 4.4  # equivalent number of looks of Sentinel-1 IW GRD-HR
+ENL = 4.4  # equivalent number of looks of Sentinel-1 IW GRD-HR (ESA Sentinel-1 Product Definition, S1-RS-MDA-52-7440, GRD resolution table)
 
 # surface reflectance per class: B02 B03 B04 B08 B11 B12
 S2_BANDS = ("B02", "B03", "B04", "B08", "B11", "B12")
@@ -87,6 +87,8 @@ RHO_FLOOD = (0.075, 0.105, 0.105, 0.055, 0.022, 0.011)
 RHO_CLOUD = (0.45, 0.46, 0.47, 0.50, 0.38, 0.28)
 S2_WAVELENGTH = {"B02": 0.49, "B03": 0.56, "B04": 0.665, "B08": 0.842, "B11": 1.61, "B12": 2.19}
 S2_COMMON = {"B02": "blue", "B03": "green", "B04": "red", "B08": "nir", "B11": "swir16", "B12": "swir22"}
+# L2A scene classification codes (ESA Sentinel-2 L2A Product Specification / Sen2Cor user manual): 3 cloud shadow,
+# 4 vegetation, 5 not vegetated, 6 water, 9 cloud high probability; written by the simulator, not taken from products
 SCL_OF_CLASS = {SEA: 6, RIVER: 6, POND: 6, CROP: 4, URBAN: 5, MANGROVE: 4, SAND: 5}
 
 

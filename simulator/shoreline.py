@@ -54,7 +54,9 @@ _DATES = (
     dt.datetime(2023, 2, 10, 3, 36, 29, tzinfo=UTC), dt.datetime(2024, 1, 26, 3, 36, 19, tzinfo=UTC),
     dt.datetime(2025, 2, 19, 3, 36, 31, tzinfo=UTC),
 )
-# Hòn Dáu is diurnal: K1 and O1 dominate (amplitudes m, speeds °/h, phases °)
+# Hòn Dáu is diurnal: K1 and O1 dominate (amplitudes m, speeds °/h, phases °). Speeds are the constituents'
+# astronomical angular speeds (Schureman 1958, US C&GS Special Publication 98, Table 2): K1 15.041069, O1 13.943036,
+# M2 28.984104, S2 30.0 °/h; amplitudes and phases are the scenario's (Hòn Dáu-like, not a harmonic analysis).
 _CONSTITUENTS = ((0.72, 15.041069, 40.0), (0.70, 13.943036, 310.0), (0.04, 28.984104, 100.0), (0.03, 30.0, 200.0))
 _SAND_DRY = RHO[SAND]
 _SCL = {SEA: 6, SAND: 5, CROP: 4, POND: 6}
