@@ -1,30 +1,69 @@
-"""``/products`` (the algorithm registry) and ``/stats`` (per-unit statistics of product items, time series).
+"""``/products`` (the algorithm registry, building and rebuilding products) and ``/stats`` (per-unit
+statistics of product items, time series).
 
-Statistics are computed with ``hpgeo products stats`` or ``hpgeo products build --stats`` (and by the
-demo); these routes only read them. Unknown names give 404, bad parameters 400/422.
+Product names and product collections in the paths come from the registry (anything else: 422).
+Building and rebuilding write files and catalog items: they need the coordinator's API key
+(``X-API-Key``, see :mod:`api.auth`; 401 without a valid key, 403 for an agency key). Bad parameters
+or inputs give 400 with the reason, unknown items 404, input items on different grids 400 unless
+``resample`` is asked for. Statistics are computed with ``hpgeo products stats`` or ``hpgeo products
+build --stats`` (and by the demo); these routes only read them.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path as PathParam, Query
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CatalogDep
+from api.auth import PrincipalDep
+from api.deps import CatalogDep, SettingsDep
+from base.errors import Forbidden, NotFound
+from products.build import build_product, inputs_of, prepare, rebuild
 from products.errors import InvalidInputs
-from products.registry import algorithms, get
+from products.registry import algorithms, get, names
 from products.stats_models import item_stats, timeseries
-from base.errors import NotFound
 
 router = APIRouter(tags=["Products"])
 
-NameP = Annotated[str, PathParam(description="Algorithm name, e.g. `flood-sar` (see GET /products).", max_length=64)]
+ProductName = Literal[tuple(names())]  # type: ignore[valid-type]
+ProductCollection = Literal[tuple(sorted({get(n).collection for n in names()}))]  # type: ignore[valid-type]
+
+NameP = Annotated[ProductName, PathParam(description="Algorithm name, e.g. `flood-sar` (see GET /products).")]  # type: ignore[valid-type]
+ProductCollP = Annotated[ProductCollection, PathParam(description="Product collection id, e.g. `flood-extent`.")]  # type: ignore[valid-type]
 CollP = Annotated[str, PathParam(description="Product collection id, e.g. `flood-extent`.", max_length=128)]
 ItemP = Annotated[str, PathParam(description="Product item id.", max_length=256)]
+Ref = Annotated[str, Field(pattern=r"^[^/\s]+/[^/\s]+$", max_length=400, description="COLLECTION/ITEM_ID")]
 
 
 class StatsNotComputed(NotFound):
     """No statistics are stored for that item."""
+
+
+class CoordinatorOnly(Forbidden):
+    """Building products is reserved to the coordinator's key."""
+
+
+class BuildIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: dict[str, Ref | list[Ref]] = Field(
+        description="Input items per role as `COLLECTION/ITEM_ID`; a series role (e.g. shoreline's `scenes`) takes a list.",
+        examples=[{"post": "sentinel-1-grd/S1A_…", "pre": "sentinel-1-grd/S1A_…"}],
+    )
+    parameters: dict[str, Any] = Field(default_factory=dict, description="Algorithm parameters (see GET /products/{name}); unknown keys are refused.")
+    resample: bool = Field(False, description="Warp input items on other grids onto the first input's grid (else a grid mismatch is an error).")
+    force: bool = Field(False, description="Build even if the product is current.")
+
+
+def _coordinator(principal: Any) -> None:
+    if not principal.is_coordinator:
+        raise CoordinatorOnly("building products needs the coordinator's API key")
+
+
+def _ref(text: str) -> tuple[str, str]:
+    cid, iid = text.split("/", 1)
+    return cid, iid
 
 
 @router.get("/products", summary="Registered product algorithms: inputs, outputs, parameters, units, version")
@@ -36,6 +75,43 @@ def list_products() -> list[dict[str, Any]]:
 @router.get("/products/{name}", summary="One product algorithm")
 def product(name: NameP) -> dict[str, Any]:
     return get(name).describe()
+
+
+@router.post("/products/build/{name}", summary="Build a product from catalog items (coordinator key)")
+def build(name: NameP, body: BuildIn, catalog: CatalogDep, settings: SettingsDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Returns ``{"status": "built" | "current", "item": …}``; a current product (same inputs, parameters and version) is not rebuilt."""
+    _coordinator(principal)
+    inputs = {role: [_ref(r) for r in v] if isinstance(v, list) else _ref(v) for role, v in body.inputs.items()}
+    data_dir = settings.resolved_data_dir
+    item = build_product(name, inputs, body.parameters, catalog=catalog, data_dir=data_dir, force=body.force,
+                         scheduler=settings.dask_scheduler, resample=body.resample)
+    if item is None:
+        return {"status": "current", "item": catalog.get_item(get(name).collection, prepare(name, inputs, body.parameters, catalog=catalog, data_dir=data_dir).id)}
+    return {"status": "built", "item": item}
+
+
+@router.post("/products/rebuild/{collection}/{item}", summary="Rebuild a product item from its provenance (coordinator key)")
+def rebuild_item(
+    collection: ProductCollP,
+    item: ItemP,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    force: Annotated[bool, Query(description="Recompute even when the item with this provenance is current (files present).")] = False,
+) -> dict[str, Any]:
+    """Rebuilds the item from the inputs and parameters recorded in ``hpgeo:provenance`` with the registered
+    algorithm; returns ``{"status": "built" | "current", "item": …}`` (current: same provenance hash, files present)."""
+    _coordinator(principal)
+    old = catalog.get_item(collection, item)  # 404 for an unknown item
+    if "hpgeo:provenance" not in old["properties"]:
+        raise InvalidInputs(f"{collection}/{item} is not a product item")
+    data_dir = settings.resolved_data_dir
+    new = rebuild(old, catalog=catalog, data_dir=data_dir, scheduler=settings.dask_scheduler, force=force)
+    if new is None:
+        prov = old["properties"]["hpgeo:provenance"]
+        req = prepare(prov["algorithm"], inputs_of(old), prov["parameters"], catalog=catalog, data_dir=data_dir)
+        return {"status": "current", "item": catalog.get_item(req.alg.collection, req.id)}
+    return {"status": "built", "item": new}
 
 
 @router.get("/stats/timeseries", summary="Statistics of one unit over time (per product collection and class)")

@@ -21,7 +21,8 @@ def test_products_registry(live_server):
     assert {"flood-sar", "landcover", "landcover-change", "mangrove"} <= set(names)
     one = httpx.get(f"{live_server}/products/mangrove").json()
     assert one["collection"] == "mangrove-extent" and one["outputs"][0]["classes"]["2"] == "mangrove gain"
-    assert httpx.get(f"{live_server}/products/nope").status_code == 404
+    nope = httpx.get(f"{live_server}/products/nope")  # names come from the registry
+    assert nope.status_code == 422 and "flood-sar" in nope.text
 
 
 def _newest(demo_catalog, coll):
