@@ -7,7 +7,6 @@ thresholds), so a full Sentinel-1 scene is processed chunk by chunk.
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -66,8 +65,6 @@ def histogram(x: xr.DataArray, lo: float, hi: float, bin_width: float) -> tuple[
     edges = np.arange(lo, hi + bin_width, bin_width)
     data = x.data
     if hasattr(data, "dask"):
-        import dask.array as da
-
         from products.compute import compute_by_chunk_rows
 
         nb = len(edges) - 1
@@ -125,7 +122,3 @@ def otsu_threshold(
     if eta < min_eta:
         warnings.warn(f"weakly bimodal histogram (eta={eta:.2f} < {min_eta}); threshold {thr:.2f} dB may be unreliable", ThresholdUnreliable, stacklevel=2)
     return thr, eta
-
-
-def as_float(x: Any) -> xr.DataArray:
-    return x.astype(np.float32)

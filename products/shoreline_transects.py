@@ -21,7 +21,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, MultiLineString, Point
+from shapely.geometry import LineString, MultiLineString
 from shapely.geometry.base import BaseGeometry
 
 from products.errors import ProductError
@@ -222,8 +222,3 @@ def change_statistics(times: np.ndarray, positions: np.ndarray, min_points: int 
     se = float(np.sqrt(sse / (n - 2) / sxx))
     ci = float(stats.t.ppf(0.975, n - 2) * se)
     return TransectStats(n, nsm, epr, slope, intercept, r2, se, ci, sce, first, last)
-
-
-def transect_point(transect: Transect, chainage_m: float) -> Point:
-    """The map point at ``chainage_m`` along ``transect``."""
-    return Point(transect.point_at(chainage_m))
