@@ -1,8 +1,9 @@
-"""API keys with roles, for the registry's write endpoints.
+"""API keys with roles, for the registry's write endpoints and product builds.
 
 Send the key in the ``X-API-Key`` header. Keys are made with ``hpgeo registry keys create --agency ID
 [--coordinator]``; only their hashes are stored. Missing or bad keys give 401, a valid key that may not
-make the change gives 403 (see :mod:`registry.auth` for the rules).
+make the change gives 403 (see :mod:`registry.auth` for the rules). Both are recorded in the audit trail
+(``GET /registry/audit``) with the route, the method, the key id (never the key) and the reason.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from registry import Principal, Registry
+from registry.errors import InvalidApiKey
 
 __all__ = ["get_registry", "RegistryDep", "current_principal", "PrincipalDep", "API_KEY_HEADER"]
 
@@ -42,9 +44,23 @@ def get_registry(request: Request) -> Registry:
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 
-def current_principal(registry: RegistryDep, key: Annotated[str | None, Security(API_KEY_HEADER)] = None) -> Principal:
-    """Who sends the request (401 when the key is missing, malformed, unknown or revoked)."""
-    return registry.authenticate(key)
+def current_principal(request: Request, registry: RegistryDep,
+                      key: Annotated[str | None, Security(API_KEY_HEADER)] = None) -> Principal:
+    """Who sends the request (401 when the key is missing, malformed, unknown or revoked).
+
+    The principal carries the method and route, so the registry's audit entries say through which
+    route a change (or a refused one) came; the API's error handler records the 401 and any 403 the
+    registry did not record itself (see :mod:`api.errors`).
+    """
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    try:
+        principal = registry.authenticate(key)
+    except InvalidApiKey:
+        request.state.refused_principal = registry.key_owner(key).via(request.method, route)
+        raise
+    principal = principal.via(request.method, route)
+    request.state.principal = principal
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     )
     max_tile_zoom: int = Field(24, description="Highest zoom level served.")
     max_search_limit: int = Field(1000, description="Largest page size accepted by /stac/search.")
+    max_body_bytes: int = Field(1 << 20, gt=0, description="Largest request body the API reads (bytes); larger: 413.")
+    max_geometry_vertices: int = Field(10_000, gt=0, description="Most vertices of a search geometry (`intersects`).")
     viewer_assets: Literal["local", "cdn"] = Field(
         "local", description="Serve Leaflet from this server (works offline) or from the CDN folium uses."
     )

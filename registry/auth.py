@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = ["Principal", "new_key", "hash_key", "parse_key_id", "keys_match", "COORDINATOR", "AGENCY", "OPERATOR"]
 
@@ -30,6 +30,11 @@ class Principal:
     actor: str
     agency_id: str | None
     role: str
+    request: tuple[str, str] | None = None  # (method, route) when acting through the API, recorded in the audit
+
+    def via(self, method: str, route: str) -> "Principal":
+        """The same principal, acting through ``method route`` of the API."""
+        return replace(self, request=(method, route))
 
     @property
     def is_coordinator(self) -> bool:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from base.text import printable
 from registry.calendar import CycleRule
 from registry.errors import InvalidRegistryInput
 from registry.models import AgencyRow
@@ -30,6 +31,7 @@ __all__ = ["Consolidated", "AgencyBlock", "build_consolidated", "to_markdown", "
            "template_markdown", "FORMATS", "COMMON"]
 
 FORMATS = ("md", "docx", "xlsx")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell starting so could become a formula
 COMMON = "_common"  # block of tasks led by groups ("all departments", institutes) or by no one
 
 
@@ -183,13 +185,26 @@ def _atomic(path: Path, write: Any) -> Path:
 
 
 def write_markdown(c: Consolidated, path: Path) -> Path:
-    return _atomic(path, lambda p: Path(p).write_text(to_markdown(c), encoding="utf-8"))
+    return _atomic(path, lambda p: Path(p).write_text(printable(to_markdown(c)), encoding="utf-8"))
+
+
+def _x(value: Any) -> Any:
+    """A stored value made safe for a spreadsheet cell: text without characters XML refuses, and never a formula
+    (text that starts like one gets a leading apostrophe); numbers and empty cells stay as they are."""
+    if not isinstance(value, str):
+        return value
+    v = printable(value)
+    return "'" + v if v.startswith(FORMULA_START) else v
+
+
+def _row(values: Any) -> list[Any]:
+    return [_x(v) for v in values]
 
 
 def write_docx(c: Consolidated, path: Path) -> Path:
     import docx
 
-    d = docx.Document()
+    d = _SafeDocument(docx.Document())
     d.add_heading(f"Báo cáo tổng hợp tình hình triển khai năm {c.year}", level=0)
     d.add_paragraph(c.plan_title_vi)
     d.add_paragraph(f"Hạn gửi báo cáo của các cơ quan: {c.due:%d/%m/%Y}. Lập ngày {c.generated_on:%d/%m/%Y}. "
@@ -197,21 +212,15 @@ def write_docx(c: Consolidated, path: Path) -> Path:
     d.add_heading("1. Tình hình gửi báo cáo", level=1)
     t = d.add_table(rows=1, cols=5)
     t.style = "Table Grid"
-    for cell, text in zip(t.rows[0].cells, ("Cơ quan", "Mã", "Tình trạng báo cáo", "Ngày gửi", "Số nhiệm vụ chủ trì")):
-        cell.text = text
+    _fill(t.rows[0].cells, ("Cơ quan", "Mã", "Tình trạng báo cáo", "Ngày gửi", "Số nhiệm vụ chủ trì"))
     for b in c.agencies:
-        row = t.add_row().cells
-        for cell, text in zip(row, (b.name_vi, b.agency_id, b.report_state_label, b.submitted_on or "—", str(len(b.tasks)))):
-            cell.text = text
+        _fill(t.add_row().cells, (b.name_vi, b.agency_id, b.report_state_label, b.submitted_on or "—", str(len(b.tasks))))
     d.add_heading("2. Chỉ tiêu", level=1)
     ti = d.add_table(rows=1, cols=4)
     ti.style = "Table Grid"
-    for cell, text in zip(ti.rows[0].cells, ("Chỉ tiêu", "Mục tiêu", "Giá trị năm báo cáo", "Đơn vị")):
-        cell.text = text
+    _fill(ti.rows[0].cells, ("Chỉ tiêu", "Mục tiêu", "Giá trị năm báo cáo", "Đơn vị"))
     for i in c.indicators:
-        row = ti.add_row().cells
-        for cell, text in zip(row, (i["name_vi"] or i["name_en"], i["target_text"], _fmt_num(i["value"]), i["unit"] or "")):
-            cell.text = text
+        _fill(ti.add_row().cells, (i["name_vi"] or i["name_en"], i["target_text"], _fmt_num(i["value"]), i["unit"] or ""))
     d.add_heading("3. Tình hình thực hiện nhiệm vụ theo cơ quan", level=1)
     for n, b in enumerate(c.agencies, 1):
         d.add_heading(f"3.{n}. {b.name_vi} ({b.agency_id})", level=2)
@@ -224,18 +233,40 @@ def write_docx(c: Consolidated, path: Path) -> Path:
     return _atomic(path, lambda p: d.save(str(p)))
 
 
+class _SafeDocument:
+    """A python-docx document whose headings, paragraphs and table cells get printable text (text stored
+    before it was checked may hold control characters, which python-docx refuses)."""
+
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+
+    def add_heading(self, text: str, level: int) -> Any:
+        return self.doc.add_heading(printable(text), level=level)
+
+    def add_paragraph(self, text: str) -> Any:
+        return self.doc.add_paragraph(printable(text))
+
+    def add_table(self, rows: int, cols: int) -> Any:
+        return self.doc.add_table(rows=rows, cols=cols)
+
+    def save(self, path: str) -> None:
+        self.doc.save(path)
+
+
+def _fill(cells: Any, texts: Any) -> None:
+    for cell, text in zip(cells, texts):
+        cell.text = printable(text)
+
+
 def _docx_tasks(d: Any, lines: list[TaskLine]) -> None:
     if not lines:
         d.add_paragraph("(không có nhiệm vụ chủ trì)")
         return
     t = d.add_table(rows=1, cols=4)
     t.style = "Table Grid"
-    for cell, text in zip(t.rows[0].cells, ("Nhiệm vụ", "Nội dung", "Tình trạng", "Tiến độ")):
-        cell.text = text
+    _fill(t.rows[0].cells, ("Nhiệm vụ", "Nội dung", "Tình trạng", "Tiến độ"))
     for x in lines:
-        row = t.add_row().cells
-        for cell, text in zip(row, (x.local_id, x.summary_vi, x.status_label, "" if x.progress is None else f"{x.progress}%")):
-            cell.text = text
+        _fill(t.add_row().cells, (x.local_id, x.summary_vi, x.status_label, "" if x.progress is None else f"{x.progress}%"))
 
 
 def write_xlsx(c: Consolidated, path: Path) -> Path:
@@ -245,28 +276,28 @@ def write_xlsx(c: Consolidated, path: Path) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "Tong hop"
-    ws.append([f"Báo cáo tổng hợp năm {c.year}: {c.plan_title_vi}"])
+    ws.append(_row([f"Báo cáo tổng hợp năm {c.year}: {c.plan_title_vi}"]))
     ws.append(["Hạn gửi báo cáo", c.due.isoformat(), "Lập ngày", c.generated_on.isoformat()])
     ws.append(["Mã", "Cơ quan", "Tình trạng báo cáo", "Mã tình trạng", "Ngày gửi", "Số nhiệm vụ chủ trì"])
     for cell in ws[3]:
         cell.font = Font(bold=True)
     for b in c.agencies:
-        ws.append([b.agency_id, b.name_vi, b.report_state_label, b.report_state, b.submitted_on or "", len(b.tasks)])
+        ws.append(_row([b.agency_id, b.name_vi, b.report_state_label, b.report_state, b.submitted_on or "", len(b.tasks)]))
     wt = wb.create_sheet("Nhiem vu")
     wt.append(["Cơ quan", "Nhiệm vụ", "Mã nhiệm vụ", "Nội dung", "Tình trạng", "Mã tình trạng", "Tiến độ (%)", "Ghi chú"])
     for cell in wt[1]:
         cell.font = Font(bold=True)
     for b in c.agencies:
         for x in b.tasks:
-            wt.append([b.agency_id, x.local_id, x.id, x.summary_vi, x.status_label, x.status, x.progress, x.note])
+            wt.append(_row([b.agency_id, x.local_id, x.id, x.summary_vi, x.status_label, x.status, x.progress, x.note]))
     for x in c.common:
-        wt.append([COMMON, x.local_id, x.id, x.summary_vi, x.status_label, x.status, x.progress, x.note])
+        wt.append(_row([COMMON, x.local_id, x.id, x.summary_vi, x.status_label, x.status, x.progress, x.note]))
     wi = wb.create_sheet("Chi tieu")
     wi.append(["Chỉ tiêu", "Mục tiêu", "Tối thiểu", "Tối đa", "Năm đạt", "Giá trị", "Đơn vị"])
     for cell in wi[1]:
         cell.font = Font(bold=True)
     for i in c.indicators:
-        wi.append([i["name_vi"] or i["name_en"], i["target_text"], i["target_min"], i["target_max"], i["by_year"], i["value"], i["unit"]])
+        wi.append(_row([i["name_vi"] or i["name_en"], i["target_text"], i["target_min"], i["target_max"], i["by_year"], i["value"], i["unit"]]))
     for sheet, widths in ((ws, (10, 48, 20, 16, 12, 10)), (wt, (10, 10, 22, 70, 20, 14, 10, 30))):
         for col, w in zip("ABCDEFGH", widths):
             sheet.column_dimensions[col].width = w

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, Mapping
 
 from sqlalchemy import select
@@ -98,7 +99,9 @@ def task_summary(t: TaskRow, assigns: list[AssignmentRow], rows: Mapping[str, Ag
 
 def indicator_dict(s: Session, i: IndicatorRow, year: int) -> dict[str, Any]:
     """An indicator with its target and the value reached in ``year`` (sum or maximum over the agencies)."""
-    vals = list(s.scalars(select(IndicatorValueRow).where(IndicatorValueRow.indicator_id == i.id, IndicatorValueRow.year == year)))
+    # values stored before they were checked may be NaN or infinite: they count as not reported
+    vals = [v for v in s.scalars(select(IndicatorValueRow).where(IndicatorValueRow.indicator_id == i.id, IndicatorValueRow.year == year))
+            if v.value is not None and math.isfinite(v.value)]
     value: float | None
     if not vals:
         value = None

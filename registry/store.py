@@ -44,13 +44,12 @@ from registry.models import (
 from registry.rows import agency_chain, agency_dict, by_task, indicator_dict, plan_dict, report_dict, status_dict, task_summary
 from registry.seed import SEED_FILE, SPACE_PLAN, read_seed, write_seed_rows
 from registry.template import template_markdown
+from registry.validate import MAX_SHORT, check_text, check_value
 from registry.vocab import STATUSES, TYPES, UNREPORTED
 
 __all__ = ["Registry", "SEED_FILE", "SPACE_PLAN", "read_seed"]
 
 log = logging.getLogger(__name__)
-
-MAX_TEXT = 100_000
 
 
 class Registry(Database):
@@ -312,8 +311,7 @@ class Registry(Database):
             raise InvalidRegistryInput(f"unknown status {status!r}; one of: {', '.join(STATUSES)}")
         if progress is not None and not 0 <= progress <= 100:
             raise InvalidRegistryInput(f"progress must be between 0 and 100 (got {progress})")
-        if len(note) > MAX_TEXT:
-            raise InvalidRegistryInput("note too long")
+        check_text(note, "note")
         with self.session() as s:
             t = s.get(TaskRow, task_id)
             if t is None:
@@ -350,10 +348,7 @@ class Registry(Database):
     ) -> dict[str, Any]:
         """Store (or replace) an agency's annual report. Agencies: their own only; coordinator: any."""
         self.check_year(plan_id, year)
-        if not text or not text.strip():
-            raise InvalidRegistryInput("the report text is empty")
-        if len(text) > MAX_TEXT:
-            raise InvalidRegistryInput(f"the report text is longer than {MAX_TEXT} characters")
+        check_text(text, "the report text", required=True)
         agencies = self.reporting_agencies(year, plan_id)
         if agency_id not in agencies:
             self.agency(agency_id)  # 404 for unknown agencies
@@ -368,14 +363,15 @@ class Registry(Database):
             full = k if k in known else f"{plan_id}.{k}"
             if full not in known:
                 raise InvalidRegistryInput(f"unknown indicator {k!r}; known: {', '.join(sorted(x.split('.', 1)[1] for x in known))}")
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-                raise InvalidRegistryInput(f"indicator {k!r} needs a number ≥ 0 (got {v!r})")
-            inds[full] = float(v)
+            inds[full] = check_value(v, f"indicator {k!r}")
         atts = []
-        for a in attachments or []:
+        for n, a in enumerate(attachments or []):
             if not isinstance(a, Mapping) or not a.get("name") or not (a.get("url") or a.get("path")):
                 raise InvalidRegistryInput("each attachment needs a 'name' and a 'url' (or 'path')")
-            atts.append({"name": str(a["name"]), "url": a.get("url") or a.get("path"), "media_type": a.get("media_type")})
+            media = a.get("media_type")
+            atts.append({"name": check_text(a["name"], f"attachment {n} name", max_len=256),
+                         "url": check_text(a.get("url") or a.get("path"), f"attachment {n} url", max_len=MAX_SHORT),
+                         "media_type": None if media is None else check_text(media, f"attachment {n} media_type", max_len=128)})
         day = submitted_on or dt.date.today()
         with self.session() as s:
             row = s.scalar(select(ReportRow).where(ReportRow.plan_id == plan_id, ReportRow.agency_id == agency_id, ReportRow.year == year))
@@ -422,6 +418,7 @@ class Registry(Database):
             if coordinator and not a.coordinator:
                 raise InvalidRegistryInput(f"{agency_id} is not the plan's coordinator; coordinator keys belong to "
                                            f"{', '.join(s.scalars(select(AgencyRow.id).where(AgencyRow.coordinator)))}")
+            check_text(label, "key label", max_len=MAX_SHORT)
             key_id, key = new_key()
             role = COORDINATOR if coordinator else AGENCY
             s.add(ApiKeyRow(id=key_id, key_hash=hash_key(key), agency_id=agency_id, role=role, label=label))
@@ -459,6 +456,18 @@ class Registry(Database):
                 raise InvalidApiKey("this API key was revoked")
             return Principal(row.id, row.agency_id, row.role)
 
+    def key_owner(self, key: str | None) -> Principal:
+        """Who a refused key claims to be, for the audit: its id and agency when the id is known, else
+        ``anonymous`` (no key) or ``malformed``. Never the key itself."""
+        if not key:
+            return Principal("anonymous", None, "none")
+        key_id = parse_key_id(key)
+        if key_id is None:
+            return Principal("malformed", None, "none")
+        with self.session() as s:
+            row = s.get(ApiKeyRow, key_id)
+        return Principal(key_id, row.agency_id if row else None, row.role if row else "unknown")
+
     # -- helpers --------------------------------------------------------------------------------
     def check_year(self, plan_id: str, year: int) -> None:
         """Raise unless ``plan_id`` exists and ``year`` is within its years."""
@@ -471,11 +480,25 @@ class Registry(Database):
 
     @staticmethod
     def _audit(principal: Principal, action: str, target: str, outcome: str, detail: dict[str, Any]) -> AuditRow:
+        if principal.request is not None:
+            detail = {**detail, "request": {"method": principal.request[0], "route": principal.request[1]}}
         return AuditRow(at=utcnow(), actor=principal.actor, actor_agency=principal.agency_id, actor_role=principal.role,
-                        action=action, target=target, outcome=outcome, detail=detail)
+                        action=action, target=target[:160], outcome=outcome, detail=detail)
 
     def _deny(self, principal: Principal, action: str, target: str, reason: str, attempted: dict[str, Any] | None = None) -> None:
-        """Record a refused change (own transaction) and raise :class:`NotAllowed` (403)."""
+        """Record a refused change (own transaction) and raise :class:`NotAllowed` (403), marked as audited."""
         with self.session() as s:
-            s.add(self._audit(principal, action, target, "denied", {"reason": reason, "attempted": attempted}))
-        raise NotAllowed(reason)
+            s.add(self._audit(principal, action, target, "denied", {"reason": reason, "attempted": attempted, "status": 403}))
+        exc = NotAllowed(reason)
+        exc.audited = True  # type: ignore[attr-defined]
+        raise exc
+
+    def record_refusal(self, principal: Principal, method: str, route: str, status: int, reason: str) -> None:
+        """Record an attempt the API refused before it reached a registry write (401: no or bad key;
+        403: a key without the right, e.g. an agency key building products), in its own transaction.
+        ``principal.actor`` is a key id (or ``anonymous`` / ``malformed``), never the key itself."""
+        action = "auth.refused" if status == 401 else "access.refused"
+        detail = {"reason": reason[:500], "status": status, "request": {"method": method, "route": route}}
+        with self.session() as s:
+            s.add(AuditRow(at=utcnow(), actor=principal.actor[:64], actor_agency=principal.agency_id, actor_role=principal.role[:16],
+                           action=action, target=route[:160], outcome="denied", detail=detail))

@@ -18,13 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep
 from api.deps import CatalogDep, SettingsDep
+from api.errors import error_responses
+from api.validation import STRICT_QUERY
 from base.errors import Forbidden, NotFound
 from products.build import build_product, inputs_of, prepare, rebuild
 from products.errors import InvalidInputs
 from products.registry import algorithms, get, names
 from products.stats_models import item_stats, timeseries
 
-router = APIRouter(tags=["Products"])
+router = APIRouter(tags=["Products"], dependencies=STRICT_QUERY)
 
 ProductName = Literal[tuple(names())]  # type: ignore[valid-type]
 ProductCollection = Literal[tuple(sorted({get(n).collection for n in names()}))]  # type: ignore[valid-type]
@@ -45,7 +47,7 @@ class CoordinatorOnly(Forbidden):
 
 
 class BuildIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     inputs: dict[str, Ref | list[Ref]] = Field(
         description="Input items per role as `COLLECTION/ITEM_ID`; a series role (e.g. shoreline's `scenes`) takes a list.",
@@ -66,18 +68,18 @@ def _ref(text: str) -> tuple[str, str]:
     return cid, iid
 
 
-@router.get("/products", summary="Registered product algorithms: inputs, outputs, parameters, units, version")
+@router.get("/products", summary="Registered product algorithms: inputs, outputs, parameters, units, version", responses=error_responses(400))
 def list_products() -> list[dict[str, Any]]:
     algs = algorithms()
     return [algs[n].describe() for n in sorted(algs)]
 
 
-@router.get("/products/{name}", summary="One product algorithm")
+@router.get("/products/{name}", summary="One product algorithm", responses=error_responses(400, 422))
 def product(name: NameP) -> dict[str, Any]:
     return get(name).describe()
 
 
-@router.post("/products/build/{name}", summary="Build a product from catalog items (coordinator key)")
+@router.post("/products/build/{name}", summary="Build a product from catalog items (coordinator key)", responses=error_responses(400, 401, 403, 404, 413, 422))
 def build(name: NameP, body: BuildIn, catalog: CatalogDep, settings: SettingsDep, principal: PrincipalDep) -> dict[str, Any]:
     """Returns ``{"status": "built" | "current", "item": …}``; a current product (same inputs, parameters and version) is not rebuilt."""
     _coordinator(principal)
@@ -90,7 +92,7 @@ def build(name: NameP, body: BuildIn, catalog: CatalogDep, settings: SettingsDep
     return {"status": "built", "item": item}
 
 
-@router.post("/products/rebuild/{collection}/{item}", summary="Rebuild a product item from its provenance (coordinator key)")
+@router.post("/products/rebuild/{collection}/{item}", summary="Rebuild a product item from its provenance (coordinator key)", responses=error_responses(400, 401, 403, 404, 422))
 def rebuild_item(
     collection: ProductCollP,
     item: ItemP,
@@ -114,7 +116,7 @@ def rebuild_item(
     return {"status": "built", "item": new}
 
 
-@router.get("/stats/timeseries", summary="Statistics of one unit over time (per product collection and class)")
+@router.get("/stats/timeseries", summary="Statistics of one unit over time (per product collection and class)", responses=error_responses(400, 422))
 def stats_timeseries(
     catalog: CatalogDep,
     unit: Annotated[str, Query(description="Unit (AOI) id, e.g. `do-son` or an imported commune id.", min_length=1, max_length=128)],
@@ -125,7 +127,7 @@ def stats_timeseries(
     return {"unit": unit, "collection": collection, "count": len(rows), "rows": rows}
 
 
-@router.get("/stats/{collection}/{item}", summary="Per-unit statistics of a product item (hectares, fractions)")
+@router.get("/stats/{collection}/{item}", summary="Per-unit statistics of a product item (hectares, fractions)", responses=error_responses(400, 404, 422))
 def stats_item(catalog: CatalogDep, collection: CollP, item: ItemP) -> dict[str, Any]:
     it = catalog.get_item(collection, item)  # 404 for an unknown collection or item
     if "hpgeo:provenance" not in it["properties"]:

@@ -15,15 +15,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path as PathParam, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep, RegistryDep
+from api.errors import error_responses
+from api.validation import STRICT_QUERY
 from maps.registry_page import render_task_detail, render_task_table
 from registry import SPACE_PLAN
 from registry.reports import build_consolidated, export
 from registry.vocab import STATUSES, TYPES, UNREPORTED
 
-router = APIRouter(prefix="/registry", tags=["registry"])
+router = APIRouter(prefix="/registry", tags=["registry"], dependencies=STRICT_QUERY)
+STRICT_BODY = ConfigDict(extra="forbid", allow_inf_nan=False)  # unknown fields and NaN/Infinity are refused (422)
 
 TypeName = Literal[tuple(TYPES)]  # type: ignore[valid-type]
 StatusName = Literal[tuple(STATUSES)]  # type: ignore[valid-type]
@@ -44,49 +47,57 @@ MEDIA = {
 
 
 class StatusIn(BaseModel):
+    model_config = STRICT_BODY
+
     status: StatusName = Field(description="Status of the task in that year.")  # type: ignore[valid-type]
     progress: int | None = Field(None, ge=0, le=100, description="Progress in percent (optional).")
     note: str = Field("", max_length=20000, description="Results, difficulties, proposals.")
 
 
 class Attachment(BaseModel):
+    model_config = STRICT_BODY
+
     name: str = Field(min_length=1, max_length=256, description="File name shown in the report.")
     url: str = Field(min_length=1, max_length=2048, description="Where the attachment can be fetched.")
     media_type: str | None = Field(None, max_length=128)
 
 
 class ReportIn(BaseModel):
+    model_config = STRICT_BODY
+
     text: str = Field(min_length=1, max_length=100000, description="The report text (Vietnamese).")
-    indicators: dict[str, float] = Field(default_factory=dict, description="Indicator values, e.g. {\"space-engineers\": 14}.")
+    indicators: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict, description="Indicator values (finite, ≥ 0), e.g. {\"space-engineers\": 14}.")
     attachments: list[Attachment] = Field(default_factory=list)
     submitted_on: dt.date | None = Field(None, description="Day the report was sent (default: today).")
 
 
 class RemindersIn(BaseModel):
+    model_config = STRICT_BODY
+
     sent_on: dt.date | None = Field(None, description="Day the reminder and template were sent (default: today).")
 
 
-@router.get("/plans", summary="Plans and programmes in the registry")
+@router.get("/plans", summary="Plans and programmes in the registry", responses=error_responses(400))
 def plans(registry: RegistryDep) -> list[dict[str, Any]]:
     return registry.plans()
 
 
-@router.get("/plans/{plan_id}", summary="One plan with its sections")
+@router.get("/plans/{plan_id}", summary="One plan with its sections", responses=error_responses(400, 404))
 def plan(registry: RegistryDep, plan_id: Annotated[str, PathParam(description="Plan id, e.g. `VUTRU-2030`.")]) -> dict[str, Any]:
     return registry.plan(plan_id)
 
 
-@router.get("/agencies", summary="Agencies, with their successors after the 2025 reorganisation")
+@router.get("/agencies", summary="Agencies, with their successors after the 2025 reorganisation", responses=error_responses(400))
 def agencies(registry: RegistryDep) -> list[dict[str, Any]]:
     return registry.agencies()
 
 
-@router.get("/agencies/{agency_id}", summary="One agency")
+@router.get("/agencies/{agency_id}", summary="One agency", responses=error_responses(400, 404, 422))
 def agency(registry: RegistryDep, agency_id: AgencyP) -> dict[str, Any]:
     return registry.agency(agency_id)
 
 
-@router.get("/tasks", summary="Tasks with their lead agency and status, filtered")
+@router.get("/tasks", summary="Tasks with their lead agency and status, filtered", responses=error_responses(400, 404, 422))
 def tasks(
     registry: RegistryDep,
     plan: PlanQ = SPACE_PLAN,
@@ -100,39 +111,39 @@ def tasks(
     return registry.list_tasks(plan=plan, agency=agency, type=type, status=status, kind=kind, section=section, year=year)
 
 
-@router.get("/tasks/{task_id}", summary="One task: agencies, deadlines, status by year, product links")
+@router.get("/tasks/{task_id}", summary="One task: agencies, deadlines, status by year, product links", responses=error_responses(400, 404, 422))
 def task(registry: RegistryDep, task_id: TaskP, year: YearQ = None) -> dict[str, Any]:
     return registry.task(task_id, year)
 
 
-@router.put("/tasks/{task_id}/status/{year}", summary="Set a task's status for a year (API key)")
+@router.put("/tasks/{task_id}/status/{year}", summary="Set a task's status for a year (API key)", responses=error_responses(400, 401, 403, 404, 413, 422))
 def set_status(registry: RegistryDep, principal: PrincipalDep, task_id: TaskP, year: YearP, body: StatusIn) -> dict[str, Any]:
     return registry.set_status(principal, task_id, year, body.status, body.progress, body.note)
 
 
-@router.get("/indicators", summary="Indicators with targets and the values reported for a year")
+@router.get("/indicators", summary="Indicators with targets and the values reported for a year", responses=error_responses(400, 404, 422))
 def indicators(registry: RegistryDep, plan: PlanQ = SPACE_PLAN, year: YearQ = None) -> list[dict[str, Any]]:
     return registry.indicators(plan, year)
 
 
-@router.get("/reports/{year}", summary="Annual reports received for a year, by agency")
+@router.get("/reports/{year}", summary="Annual reports received for a year, by agency", responses=error_responses(400, 404, 422))
 def reports(registry: RegistryDep, year: YearP, plan: PlanQ = SPACE_PLAN) -> dict[str, Any]:
     return {"year": year, "plan": plan, "agencies": registry.reporting_agencies(year, plan), "reports": registry.reports(year, plan)}
 
 
-@router.get("/reports/{year}/{agency_id}", summary="One agency's annual report")
+@router.get("/reports/{year}/{agency_id}", summary="One agency's annual report", responses=error_responses(400, 404, 422))
 def report(registry: RegistryDep, year: YearP, agency_id: AgencyP, plan: PlanQ = SPACE_PLAN) -> dict[str, Any]:
     return registry.report(agency_id, year, plan)
 
 
-@router.put("/reports/{year}/{agency_id}", summary="Submit or replace an agency's annual report (API key)")
+@router.put("/reports/{year}/{agency_id}", summary="Submit or replace an agency's annual report (API key)", responses=error_responses(400, 401, 403, 404, 413, 422))
 def submit_report(registry: RegistryDep, principal: PrincipalDep, year: YearP, agency_id: AgencyP, body: ReportIn,
                   plan: PlanQ = SPACE_PLAN) -> dict[str, Any]:
     return registry.submit_report(principal, agency_id, year, body.text, body.indicators,
                                   [a.model_dump() for a in body.attachments], body.submitted_on, plan)
 
 
-@router.get("/calendar", summary="Reminders sent and reports due on a day (reporting cycle of section VI)")
+@router.get("/calendar", summary="Reminders sent and reports due on a day (reporting cycle of section VI)", responses=error_responses(400, 404, 422))
 def calendar(
     registry: RegistryDep,
     on: Annotated[dt.date | None, Query(description="Day to look at, YYYY-MM-DD (default: today).")] = None,
@@ -142,19 +153,19 @@ def calendar(
     return {"on": day.isoformat(), "plan": plan, "entries": [e.as_dict() for e in registry.calendar(day, plan)]}
 
 
-@router.post("/reminders/{year}", summary="Record that the coordinator sent the reminder and template (coordinator key)")
+@router.post("/reminders/{year}", summary="Record that the coordinator sent the reminder and template (coordinator key)", responses=error_responses(400, 401, 403, 404, 413, 422))
 def send_reminders(registry: RegistryDep, principal: PrincipalDep, year: YearP,
                    body: Annotated[RemindersIn, Body()] = RemindersIn(), plan: PlanQ = SPACE_PLAN) -> dict[str, Any]:
     day = body.sent_on or dt.date.today()
     return {"year": year, "sent_on": day.isoformat(), "agencies": registry.record_reminders(principal, year, day, plan)}
 
 
-@router.get("/templates/{year}/{agency_id}", summary="The report template of an agency (Markdown)", response_class=PlainTextResponse)
+@router.get("/templates/{year}/{agency_id}", summary="The report template of an agency (Markdown)", response_class=PlainTextResponse, responses=error_responses(400, 404, 422))
 def template(registry: RegistryDep, year: YearP, agency_id: AgencyP, plan: PlanQ = SPACE_PLAN) -> PlainTextResponse:
     return PlainTextResponse(registry.report_template(agency_id, year, plan), media_type="text/markdown; charset=utf-8")
 
 
-@router.get("/consolidated/{year}.{fmt}", summary="Consolidated annual report for the City People's Committee")
+@router.get("/consolidated/{year}.{fmt}", summary="Consolidated annual report for the City People's Committee", responses=error_responses(400, 404, 422))
 def consolidated(
     registry: RegistryDep,
     year: YearP,
@@ -169,7 +180,7 @@ def consolidated(
     return Response(data, media_type=MEDIA[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/audit", summary="Audit history: who changed what, when, and refused attempts (API key)")
+@router.get("/audit", summary="Audit history: who changed what, when, and refused attempts (API key)", responses=error_responses(400, 401, 422))
 def audit(
     registry: RegistryDep,
     principal: PrincipalDep,
@@ -189,7 +200,7 @@ def registry_home(lang: Lang = "vi") -> RedirectResponse:
     return RedirectResponse(f"/registry/page?lang={lang}")
 
 
-@router.get("/page", response_class=HTMLResponse, summary="Registry page: task table filtered by agency, type and status")
+@router.get("/page", response_class=HTMLResponse, summary="Registry page: task table filtered by agency, type and status", responses=error_responses(400, 404, 422))
 def page(
     registry: RegistryDep,
     lang: Annotated[Lang, Query(description="vi (default) or en.")] = "vi",
@@ -206,7 +217,7 @@ def page(
     return HTMLResponse(render_task_table(rows, registry.agencies(), lang=lang, year=y, agency=agency, type=type, status=status))
 
 
-@router.get("/page/{task_id}", response_class=HTMLResponse, summary="Registry page of one task, with links to its product layers")
+@router.get("/page/{task_id}", response_class=HTMLResponse, summary="Registry page of one task, with links to its product layers", responses=error_responses(400, 404, 422))
 def task_page(registry: RegistryDep, task_id: TaskP, lang: Annotated[Lang, Query(description="vi or en.")] = "vi",
               year: YearQ = None) -> HTMLResponse:
     return HTMLResponse(render_task_detail(registry.task(task_id, year), lang=lang))

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, Field
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import BaseUrlDep, CatalogDep, SettingsDep
+from api.errors import SafeJSONResponse, error_responses
 from api.links import collection_out, item_out
 from ingest.catalog import SearchQuery
 from base.paths import is_remote
@@ -30,13 +31,11 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
 ]
 GEOJSON = "application/geo+json"
+NEXT_BODY_MAX = 8192  # a POST search body longer than this (JSON) is not repeated in the next link: the link carries the token
 
 
-class GeoJSONResponse(JSONResponse):
+class GeoJSONResponse(SafeJSONResponse):
     media_type = GEOJSON
-
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 BBoxQ = Annotated[str | None, Query(description="W,S,E,N in WGS 84 degrees (4 or 6 numbers).", examples=["106.5,20.6,106.9,20.9"])]
@@ -90,21 +89,28 @@ def collections(catalog: CatalogDep, base: BaseUrlDep) -> dict[str, Any]:
     }
 
 
-@router.get("/collections/{collection_id}", summary="One collection")
+@router.get("/collections/{collection_id}", summary="One collection", responses=error_responses(404))
 def get_collection(collection_id: str, catalog: CatalogDep, base: BaseUrlDep) -> dict[str, Any]:
     return collection_out(catalog.get_collection(collection_id), base)
 
 
 def _page_response(request: Request, catalog: Any, base: str, q: SearchQuery, post_body: dict[str, Any] | None) -> GeoJSONResponse:
+    """One page; its ``next`` link carries a token tied to this search (see :meth:`SearchQuery.page_token`).
+    A POST search repeats its body in the link when it is small; a large one (a detailed ``intersects``) is
+    not echoed: the link's body is the token alone with ``merge: true`` (the client merges it into its body)."""
     page = catalog.search_page(q)
     links = []
     if page.next_token:
+        token = q.page_token(page.next_token)
+        href = f"{base}{request.url.path}"
         if post_body is not None:
-            links.append({"rel": "next", "href": str(request.url), "method": "POST", "type": GEOJSON, "body": {**post_body, "token": page.next_token}, "merge": False})
+            small = len(json.dumps(post_body, separators=(",", ":"))) <= NEXT_BODY_MAX
+            body, merge = ({**post_body, "token": token}, False) if small else ({"token": token}, True)
+            links.append({"rel": "next", "href": href, "method": "POST", "type": GEOJSON, "body": body, "merge": merge})
         else:
             params = dict(request.query_params)
-            params["token"] = page.next_token
-            links.append({"rel": "next", "href": f"{base}{request.url.path}?{urlencode(params)}", "type": GEOJSON})
+            params["token"] = token
+            links.append({"rel": "next", "href": f"{href}?{urlencode(params)}", "type": GEOJSON})
     links.append({"rel": "root", "href": f"{base}/stac", "type": "application/json"})
     body = {
         "type": "FeatureCollection",
@@ -115,7 +121,8 @@ def _page_response(request: Request, catalog: Any, base: str, q: SearchQuery, po
     return GeoJSONResponse(body)
 
 
-@router.get("/collections/{collection_id}/items", summary="Items of a collection", response_class=GeoJSONResponse)
+@router.get("/collections/{collection_id}/items", summary="Items of a collection", response_class=GeoJSONResponse,
+            responses=error_responses(400, 404, 422))
 def collection_items(
     request: Request,
     collection_id: str,
@@ -132,12 +139,14 @@ def collection_items(
     return _page_response(request, catalog, base, q, None)
 
 
-@router.get("/collections/{collection_id}/items/{item_id}", summary="One item", response_class=GeoJSONResponse)
+@router.get("/collections/{collection_id}/items/{item_id}", summary="One item", response_class=GeoJSONResponse, responses=error_responses(404))
 def get_item(collection_id: str, item_id: str, catalog: CatalogDep, base: BaseUrlDep) -> GeoJSONResponse:
     return GeoJSONResponse(item_out(catalog.get_item(collection_id, item_id), base))
 
 
-@router.get("/collections/{collection_id}/items/{item_id}/assets/{asset}", summary="Download an asset (HTTP range requests supported)")
+@router.get("/collections/{collection_id}/items/{item_id}/assets/{asset}", summary="Download an asset (HTTP range requests supported)",
+            response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}, "description": "The asset file."},
+                                                    **error_responses(400, 404)})
 def get_asset(collection_id: str, item_id: str, asset: str, catalog: CatalogDep, settings: SettingsDep) -> FileResponse:
     item = catalog.get_item(collection_id, item_id)
     if asset not in item["assets"]:
@@ -151,7 +160,7 @@ def get_asset(collection_id: str, item_id: str, asset: str, catalog: CatalogDep,
     return FileResponse(path, media_type=a.get("type", "application/octet-stream"), filename=f"{item_id}_{asset}{path.suffix}")
 
 
-@router.get("/search", summary="Search items (GET)", response_class=GeoJSONResponse)
+@router.get("/search", summary="Search items (GET)", response_class=GeoJSONResponse, responses=error_responses(400, 422))
 def search_get(
     request: Request,
     catalog: CatalogDep,
@@ -173,23 +182,27 @@ def search_get(
             from ingest.catalog import InvalidQuery
 
             raise InvalidQuery(f"intersects is not JSON: {exc}") from exc
-    q = SearchQuery.build(collections=collections, ids=ids, bbox=bbox, intersects=geom, datetime=datetime, limit=limit, token=token, max_limit=settings.max_search_limit)
+    q = SearchQuery.build(collections=collections, ids=ids, bbox=bbox, intersects=geom, datetime=datetime, limit=limit, token=token,
+                          max_limit=settings.max_search_limit, max_vertices=settings.max_geometry_vertices)
     return _page_response(request, catalog, base, q, None)
 
 
 class SearchBody(BaseModel):
-    """Item search in a POST body (STAC API item-search)."""
+    """Item search in a POST body (STAC API item-search). Other STAC fields (``fields``, ``sortby``…) are ignored."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     collections: list[str] | None = Field(None, description="Collection ids.")
     ids: list[str] | None = Field(None, description="Item ids.")
     bbox: list[float] | None = Field(None, description="[W, S, E, N] (or 6 numbers) in WGS 84 degrees.")
-    intersects: dict[str, Any] | None = Field(None, description="A GeoJSON geometry.")
+    intersects: dict[str, Any] | None = Field(None, description="A GeoJSON geometry in WGS 84 degrees: valid (OGC simple features), "
+                                              "at most HPGEO_MAX_GEOMETRY_VERTICES vertices.")
     datetime: str | None = Field(None, description="RFC 3339 instant or interval.")
     limit: int = Field(10, ge=1, description="Items per page.")
     token: str | None = Field(None, description="Paging token from a `next` link.")
 
 
-@router.post("/search", summary="Search items (POST)", response_class=GeoJSONResponse)
+@router.post("/search", summary="Search items (POST)", response_class=GeoJSONResponse, responses=error_responses(400, 413, 422))
 def search_post(request: Request, body: SearchBody, catalog: CatalogDep, settings: SettingsDep, base: BaseUrlDep) -> GeoJSONResponse:
     q = SearchQuery.build(
         collections=body.collections,
@@ -200,5 +213,6 @@ def search_post(request: Request, body: SearchBody, catalog: CatalogDep, setting
         limit=body.limit,
         token=body.token,
         max_limit=settings.max_search_limit,
+        max_vertices=settings.max_geometry_vertices,
     )
     return _page_response(request, catalog, base, q, body.model_dump(exclude_none=True, exclude={"token"}))

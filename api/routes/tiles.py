@@ -9,12 +9,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import BaseUrlDep, CatalogDep, SettingsDep
+from api.errors import error_responses
 from api.links import tiles_url
+from api.validation import STRICT_QUERY
 from base.errors import InvalidRequest
 from maps.colormaps import COLORMAPS, get_colormap
 from maps.tiles import TileRequest, parse_rescale, tile_bounds_info, tile_png
 
-router = APIRouter(prefix="/tiles", tags=["Tiles"])
+router = APIRouter(prefix="/tiles", tags=["Tiles"], dependencies=STRICT_QUERY)
 
 AssetsQ = Annotated[str | None, Query(description="Comma-separated asset keys: 1 (with a colormap) or 3 (RGB). Default: the item's default layer.")]
 RescaleQ = Annotated[str | None, Query(description="Display range `min,max` in the asset's units, e.g. `-25,0` for σ0 dB.")]
@@ -35,7 +37,7 @@ def _request(assets: str | None, rescale: str | None, colormap: str | None) -> T
 @router.get(
     "/{collection_id}/{item_id}/{z}/{x}/{y}.png",
     summary="One XYZ tile (PNG, Web Mercator)",
-    responses={200: {"content": {"image/png": {}}}, 404: {"description": "Tile outside the item or unknown item"}},
+    responses={200: {"content": {"image/png": {}}, "description": "The tile."}, **error_responses(400, 404, 422)},
     response_class=Response,
 )
 async def tile(
@@ -60,7 +62,7 @@ async def tile(
     return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
 
 
-@router.get("/{collection_id}/{item_id}/tilejson.json", summary="TileJSON 3.0 for an item's layer")
+@router.get("/{collection_id}/{item_id}/tilejson.json", summary="TileJSON 3.0 for an item's layer", responses=error_responses(400, 404, 422))
 def tilejson(
     request: Request,
     collection_id: str,
@@ -90,7 +92,7 @@ def tilejson(
     }
 
 
-@router.get("/colormaps/{name}", summary="Legend of a colormap (labels in Vietnamese and English)")
+@router.get("/colormaps/{name}", summary="Legend of a colormap (labels in Vietnamese and English)", responses=error_responses(400, 404))
 def legend(name: str) -> dict[str, Any]:
     cm = get_colormap(name)
     return {

@@ -10,16 +10,29 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+import numpy as np
+import shapely
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
 
+from base.text import text_problem
 from ingest.catalog.errors import InvalidQuery
 
-__all__ = ["BBox", "Interval", "SearchQuery", "parse_bbox", "parse_datetime", "parse_interval", "encode_token", "decode_token"]
+__all__ = [
+    "BBox", "Interval", "SearchQuery", "parse_bbox", "parse_datetime", "parse_interval", "parse_geometry", "encode_token",
+    "decode_token", "GEOMETRY_TYPES", "MAX_VERTICES",
+]
+
+GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection")
+MAX_VERTICES = 10_000
+MAX_ID_LENGTH = 256
 
 BBox = tuple[float, float, float, float]
 UTC = dt.timezone.utc
@@ -45,15 +58,15 @@ def parse_bbox(value: Any) -> BBox | None:
             parts = [float(p) for p in value.split(",")]
         else:
             parts = [float(p) for p in value]
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidQuery(f"bbox must be 4 (or 6) comma-separated numbers, got {value!r}") from exc
     if len(parts) == 6:
         parts = [parts[0], parts[1], parts[3], parts[4]]
     if len(parts) != 4:
         raise InvalidQuery(f"bbox must have 4 (or 6) numbers, got {len(parts)}: {value!r}")
     w, s, e, n = parts
-    if any(v != v for v in parts):
-        raise InvalidQuery("bbox contains NaN")
+    if not all(math.isfinite(v) for v in parts):
+        raise InvalidQuery(f"bbox numbers must be finite, got {parts}")
     if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
         raise InvalidQuery(f"bbox {parts} is outside longitude -180..180 / latitude -90..90 (WGS 84 degrees expected)")
     if s > n:
@@ -66,6 +79,8 @@ def parse_bbox(value: Any) -> BBox | None:
 def parse_datetime(value: str) -> dt.datetime:
     """One RFC 3339 instant (a bare date means its midnight UTC); naive times are UTC."""
     v = value.strip()
+    if text_problem(v):
+        raise InvalidQuery(f"not an RFC 3339 date-time: {ascii(value)}")
     try:
         if len(v) == 10:
             d = dt.datetime.fromisoformat(v)
@@ -136,6 +151,31 @@ def decode_token(token: str) -> tuple[dt.datetime, str, str]:
         raise InvalidQuery("invalid paging token") from exc
 
 
+def parse_geometry(value: Any, max_vertices: int = MAX_VERTICES) -> BaseGeometry:
+    """A GeoJSON geometry (dict) → shapely geometry, refused unless it is a valid, non-empty geometry of
+    finite WGS 84 coordinates (longitude -180..180, latitude -90..90) with at most ``max_vertices`` vertices."""
+    if not isinstance(value, dict) or value.get("type") not in GEOMETRY_TYPES:
+        got = value.get("type") if isinstance(value, dict) else type(value).__name__
+        raise InvalidQuery(f"intersects must be a GeoJSON geometry ({', '.join(GEOMETRY_TYPES)}), got {ascii(got)[:80]}")
+    try:
+        geom = shape(value)
+        coords = shapely.get_coordinates(geom)
+    except Exception as exc:
+        raise InvalidQuery(f"intersects is not a GeoJSON geometry: {str(exc)[:200]}") from exc
+    if geom.is_empty:
+        raise InvalidQuery("intersects geometry is empty")
+    if len(coords) > max_vertices:
+        raise InvalidQuery(f"intersects has {len(coords)} vertices; at most {max_vertices} are accepted (simplify it, or use bbox)")
+    if not np.isfinite(coords).all():
+        raise InvalidQuery("intersects coordinates must be finite numbers (no NaN or infinity)")
+    lon, lat = coords[:, 0], coords[:, 1]
+    if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
+        raise InvalidQuery("intersects is outside longitude -180..180 / latitude -90..90 (WGS 84 degrees expected)")
+    if not geom.is_valid:
+        raise InvalidQuery(f"intersects is not a valid geometry: {explain_validity(geom)}")
+    return geom
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     """A normalised item search."""
@@ -160,31 +200,42 @@ class SearchQuery:
         limit: int | None = 10,
         token: str | None = None,
         max_limit: int = 1000,
+        max_vertices: int = MAX_VERTICES,
     ) -> "SearchQuery":
+        """``token`` may carry the fingerprint :meth:`page_token` adds: then it must belong to this query."""
         if bbox not in (None, "", []) and intersects:
             raise InvalidQuery("use either bbox or intersects, not both")
         lim = 10 if limit is None else int(limit)
         if not (1 <= lim <= max_limit):
             raise InvalidQuery(f"limit must be between 1 and {max_limit}, got {lim}")
-        geom = None
-        if intersects:
-            try:
-                geom = shape(intersects)
-            except Exception as exc:
-                raise InvalidQuery(f"intersects is not a GeoJSON geometry: {exc}") from exc
-            if geom.is_empty:
-                raise InvalidQuery("intersects geometry is empty")
-        if token:
-            decode_token(token)
-        return cls(
-            collections=_strs(collections),
-            ids=_strs(ids),
+        geom = parse_geometry(intersects, max_vertices) if intersects is not None and intersects != {} else None
+        q = cls(
+            collections=_strs(collections, "collections"),
+            ids=_strs(ids, "ids"),
             bbox=parse_bbox(bbox),
             intersects=geom,
             interval=parse_interval(datetime),
             limit=lim,
-            token=token,
         )
+        if not token:
+            return q
+        cursor, _, fp = token.partition(".")
+        decode_token(cursor)
+        if fp and fp != q.fingerprint():
+            raise InvalidQuery("this paging token belongs to another search (collections, ids, bbox, intersects or datetime differ)")
+        return cls(q.collections, q.ids, q.bbox, q.intersects, q.interval, q.limit, cursor)
+
+    def fingerprint(self) -> str:
+        """A short hash of what the query selects (not the page size), tying a paging token to its search."""
+        h = hashlib.sha256(json.dumps([self.collections, self.ids, self.bbox, self.interval.to_str() if self.interval else None]).encode())
+        if self.intersects is not None:
+            h.update(shapely.to_wkb(self.intersects, output_dimension=2))
+        return h.hexdigest()[:16]
+
+    def page_token(self, cursor: str) -> str:
+        """The token of a ``next`` link: the store's cursor and this query's fingerprint, so a client that
+        sends only the token (POST with ``merge``) cannot page through another search by mistake."""
+        return f"{cursor}.{self.fingerprint()}"
 
     def spatial_filter(self) -> BaseGeometry | None:
         if self.intersects is not None:
@@ -194,9 +245,17 @@ class SearchQuery:
         return None
 
 
-def _strs(value: Sequence[str] | str | None) -> tuple[str, ...]:
+def _strs(value: Sequence[str] | str | None, name: str = "ids") -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    return tuple(str(v) for v in value)
+        out = tuple(v.strip() for v in value.split(",") if v.strip())
+    else:
+        out = tuple(str(v) for v in value)
+    for v in out:
+        problem = text_problem(v)
+        if problem:
+            raise InvalidQuery(f"{name}: {ascii(v)[:80]} {problem}")
+        if len(v) > MAX_ID_LENGTH:
+            raise InvalidQuery(f"{name}: an id is {len(v)} characters long; at most {MAX_ID_LENGTH}")
+    return out
