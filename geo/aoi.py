@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
@@ -24,9 +25,29 @@ from shapely.geometry.base import BaseGeometry
 from geo.crs import PROCESSING_CRS, WGS84, reproject_geometry
 from geo.errors import AOINotFound, GeometryRepaired, InvalidGeometry, UnreadableFile
 
-__all__ = ["AOI", "builtin_aois", "read_aoi_file", "select_valid", "find_aoi", "slugify"]
+__all__ = [
+    "AOI",
+    "builtin_aois",
+    "builtin_ids",
+    "read_aoi_file",
+    "check_geometry",
+    "display_feature",
+    "select_valid",
+    "find_aoi",
+    "slugify",
+    "MAX_VERTICES",
+    "MAX_FILE_BYTES",
+]
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
+
+#: Largest number of vertices of one imported feature. Official commune boundaries have a few
+#: thousand; more means an over-digitised file that should be simplified before import.
+MAX_VERTICES = 200_000
+#: Largest boundary file accepted by :func:`read_aoi_file` (for a Shapefile: .shp + .dbf + .shx).
+MAX_FILE_BYTES = 256 * 1024 * 1024
+#: Metres per degree of latitude (the display simplification tolerance is given in metres).
+_M_PER_DEG = 111_320.0
 
 
 @dataclass(frozen=True)
@@ -122,6 +143,34 @@ def builtin_aois() -> list[AOI]:
     return list(_builtin())
 
 
+def builtin_ids() -> frozenset[str]:
+    """Ids of the built-in AOIs (they cannot be replaced or deleted)."""
+    return frozenset(a.id for a in _builtin())
+
+
+def display_feature(aoi: AOI, simplify_m: float = 0.0) -> dict[str, Any]:
+    """The AOI as a GeoJSON feature for display, with its area (``area_km2``, of the exact geometry)
+    and ``display`` = {simplify_m, vertices (served), vertices_exact}.
+
+    ``simplify_m`` > 0 simplifies the outline (Douglas-Peucker, topology preserved) with that
+    tolerance in metres and rounds coordinates to 1e-6° (about 0.1 m): a boundary with a million
+    vertices becomes a few thousand. 0 returns the exact geometry.
+    """
+    geom = aoi.geometry
+    if simplify_m > 0:
+        geom = shapely.simplify(geom, simplify_m / _M_PER_DEG, preserve_topology=True)
+        geom = shapely.transform(geom, lambda xy: xy.round(6))
+    feature = aoi.to_feature()
+    feature["geometry"] = mapping(geom)
+    feature["properties"]["area_km2"] = round(aoi.area_km2(), 3)
+    feature["properties"]["display"] = {
+        "simplify_m": simplify_m,
+        "vertices": int(shapely.get_num_coordinates(geom)),
+        "vertices_exact": int(shapely.get_num_coordinates(aoi.geometry)),
+    }
+    return feature
+
+
 def select_valid(aois: Iterable[AOI], on: dt.date | None) -> list[AOI]:
     return [a for a in aois if a.valid_on(on)]
 
@@ -153,18 +202,29 @@ def read_aoi_file(
     valid_to: dt.date | None = None,
     id_prefix: str = "",
     where: dict[str, Any] | None = None,
+    max_vertices: int = MAX_VERTICES,
+    max_bytes: int = MAX_FILE_BYTES,
+    repair: bool = False,
 ) -> list[AOI]:
     """Read polygon features from GeoJSON, GeoPackage, Shapefile or KML into AOIs (WGS 84).
 
-    Raises :class:`UnreadableFile` for a file that cannot be parsed and :class:`InvalidGeometry` when a
-    feature is not polygonal or is empty. Invalid polygons are repaired (``make_valid``) with a warning.
+    Raises :class:`UnreadableFile` for a file that cannot be parsed or is larger than ``max_bytes``,
+    and :class:`InvalidGeometry` (naming the feature) when a feature is empty, not polygonal, has a
+    non-finite or out-of-range coordinate, more than ``max_vertices`` vertices, or is not a valid
+    polygon (self-intersection...; repaired with a warning instead when ``repair``).
     ``where`` keeps only features whose attributes equal the given values (e.g. ``{"period": "after"}``).
     """
     import geopandas as gpd
 
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise UnreadableFile(f"{path}: no such file")
+    size = _file_bytes(path)
+    if size > max_bytes:
+        raise UnreadableFile(
+            f"{path}: {size / 2**20:,.1f} MiB is larger than the limit of {max_bytes / 2**20:,.1f} MiB; "
+            "split or simplify the file, or raise --max-mb"
+        )
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises DataSourceError, ValueError...
@@ -193,22 +253,8 @@ def read_aoi_file(
     seen: set[str] = set()
     for i, row in enumerate(gdf.itertuples(index=False)):
         rec = row._asdict()
-        geom = rec.get("geometry")
-        if geom is None or geom.is_empty:
-            raise InvalidGeometry(f"{path}: feature {i} has no geometry")
-        if geom.geom_type == "GeometryCollection":
-            polys = [g for g in geom.geoms if g.geom_type in _POLYGONAL]
-            geom = shapely.union_all(polys) if polys else geom
-        geom = shapely.force_2d(geom)
-        if geom.geom_type not in _POLYGONAL:
-            raise InvalidGeometry(f"{path}: feature {i} is a {geom.geom_type}; AOIs must be polygons")
-        if not geom.is_valid:
-            reason = shapely.is_valid_reason(geom)
-            geom = shapely.make_valid(geom)
-            if geom.geom_type == "GeometryCollection":
-                geom = shapely.union_all([g for g in geom.geoms if g.geom_type in _POLYGONAL])
-            warnings.warn(f"{path}: feature {i} was invalid ({reason}); repaired", GeometryRepaired, stacklevel=2)
         name = str(rec[name_col]) if name_col and _present(rec.get(name_col)) else f"{path.stem} {i + 1}"
+        geom = check_geometry(rec.get("geometry"), f"{path}: feature {i + 1} ({name!r})", max_vertices=max_vertices, repair=repair)
         base = str(rec[id_col]) if id_col and _present(rec.get(id_col)) else slugify(name)
         aoi_id = id_prefix + slugify(base)
         if aoi_id in seen:
@@ -229,6 +275,58 @@ def read_aoi_file(
             )
         )
     return out
+
+
+def check_geometry(geom: BaseGeometry | None, what: str, *, max_vertices: int = MAX_VERTICES, repair: bool = False) -> BaseGeometry:
+    """A polygonal, non-empty, finite, in-range, valid WGS 84 geometry, or :class:`InvalidGeometry`.
+
+    ``what`` names the feature in the message. An invalid polygon (e.g. a self-intersecting ring) is
+    refused unless ``repair``, in which case it is repaired with ``make_valid`` and a
+    :class:`GeometryRepaired` warning.
+    """
+    if geom is None or geom.is_empty:
+        raise InvalidGeometry(f"{what} has no geometry (empty)")
+    if geom.geom_type == "GeometryCollection":
+        polys = [g for g in geom.geoms if g.geom_type in _POLYGONAL]
+        geom = shapely.union_all(polys) if polys else geom
+    geom = shapely.force_2d(geom)
+    if geom.geom_type not in _POLYGONAL:
+        raise InvalidGeometry(f"{what} is a {geom.geom_type}; AOIs must be polygons")
+    n = shapely.get_num_coordinates(geom)
+    if n > max_vertices:
+        raise InvalidGeometry(
+            f"{what} has {n:,} vertices, more than the limit of {max_vertices:,}: simplify it first "
+            f"(e.g. `ogr2ogr -simplify 0.00001 out.gpkg in.gpkg`, or mapshaper -simplify), or raise --max-vertices"
+        )
+    xy = shapely.get_coordinates(geom)
+    if not np.isfinite(xy).all():
+        bad = xy[~np.isfinite(xy).all(axis=1)][0]
+        raise InvalidGeometry(f"{what} has a non-finite coordinate ({bad[0]}, {bad[1]})")
+    out = (xy[:, 0] < -180) | (xy[:, 0] > 180) | (xy[:, 1] < -90) | (xy[:, 1] > 90)
+    if out.any():
+        lon, lat = xy[out][0]
+        raise InvalidGeometry(
+            f"{what} has a coordinate out of range: lon {lon:g}, lat {lat:g} (WGS 84 needs -180..180, -90..90; "
+            "is the CRS of the file declared?)"
+        )
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        if not repair:
+            raise InvalidGeometry(f"{what} is not a valid polygon ({reason}); fix it (QGIS 'Fix geometries', ST_MakeValid) or pass --repair")
+        geom = shapely.make_valid(geom)
+        if geom.geom_type == "GeometryCollection":
+            geom = shapely.union_all([g for g in geom.geoms if g.geom_type in _POLYGONAL])
+        if geom.is_empty or geom.geom_type not in _POLYGONAL:
+            raise InvalidGeometry(f"{what} is not a valid polygon ({reason}) and cannot be repaired into one")
+        warnings.warn(f"{what} was invalid ({reason}); repaired", GeometryRepaired, stacklevel=3)
+    return geom
+
+
+def _file_bytes(path: Path) -> int:
+    """Size of a vector file; a Shapefile counts with its .dbf and .shx."""
+    if path.suffix.lower() != ".shp":
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.parent.glob(path.stem + ".*") if p.suffix.lower() in (".shp", ".dbf", ".shx"))
 
 
 def _first_col(gdf: Any, names: tuple[str, ...], unique: bool = False) -> str | None:

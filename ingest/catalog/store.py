@@ -18,7 +18,8 @@ from typing import Any, Iterable, Iterator, Sequence
 from shapely.geometry import mapping, shape
 from sqlalchemy import and_, bindparam, delete, func, literal_column, or_, select, text
 
-from geo.aoi import AOI, builtin_aois, find_aoi, select_valid
+from geo.aoi import AOI, builtin_aois, builtin_ids, find_aoi, select_valid
+from geo.errors import AOINotFound
 from base.db import Database, make_engine
 from ingest.catalog.errors import CollectionNotFound, InvalidItem, ItemNotFound
 from ingest.catalog.models import AOIRow, CollectionRow, ItemRow
@@ -229,10 +230,10 @@ class Catalog(Database):
     def put_aois(self, aois: Iterable[AOI], replace: bool = True) -> list[str]:
         """Store imported AOIs in one transaction (all or nothing)."""
         ids: list[str] = []
-        builtin_ids = {a.id for a in builtin_aois()}
+        builtin = builtin_ids()
         with self.session() as s:
             for a in aois:
-                if a.id in builtin_ids:
+                if a.id in builtin:
                     raise InvalidItem(f"AOI id {a.id!r} is a built-in AOI; use --id-prefix to import under another id")
                 old = s.get(AOIRow, a.id)
                 if old is not None:
@@ -256,29 +257,44 @@ class Catalog(Database):
                 ids.append(a.id)
         return ids
 
+    def delete_aoi(self, aoi_id: str) -> None:
+        """Delete an imported AOI. Built-in AOIs cannot be deleted (:class:`InvalidItem`)."""
+        if aoi_id in builtin_ids():
+            raise InvalidItem(f"AOI {aoi_id!r} is a built-in AOI and cannot be deleted")
+        with self.session() as s:
+            res = s.execute(delete(AOIRow).where(AOIRow.id == aoi_id))
+            if res.rowcount == 0:
+                raise AOINotFound(f"no imported AOI {aoi_id!r} (see `hpgeo aoi list`)")
+        log.info("catalog: deleted AOI %s", aoi_id)
+
     def aois(self, on: dt.date | None = None, include_builtin: bool = True) -> list[AOI]:
         """Built-in and imported AOIs, optionally only those valid on ``on``."""
         with self.session() as s:
-            rows = list(s.scalars(select(AOIRow).order_by(AOIRow.id)))
-            imported = [
-                AOI(
-                    id=r.id,
-                    name_vi=r.name_vi,
-                    name_en=r.name_en,
-                    geometry=shape(r.geometry),
-                    kind=r.kind,
-                    valid_from=r.valid_from,
-                    valid_to=r.valid_to,
-                    source=r.source,
-                    properties=dict(r.properties or {}),
-                )
-                for r in rows
-            ]
+            imported = [_row_aoi(r) for r in s.scalars(select(AOIRow).order_by(AOIRow.id))]
         allaois = (builtin_aois() if include_builtin else []) + imported
         return select_valid(allaois, on)
 
+    def aoi_index(self, on: dt.date | None = None, include_builtin: bool = True) -> list[dict[str, Any]]:
+        """The AOIs without their geometries (cheap): id, names, kind, period, source, ``builtin`` and
+        ``version`` (changes whenever the AOI is re-imported; ``"builtin"`` for built-in ones)."""
+        out: list[dict[str, Any]] = []
+        if include_builtin:
+            out += [_index_entry(a, "builtin") for a in select_valid(builtin_aois(), on)]
+        cols = (AOIRow.id, AOIRow.name_vi, AOIRow.name_en, AOIRow.kind, AOIRow.valid_from, AOIRow.valid_to, AOIRow.source, AOIRow.created_at)
+        with self.session() as s:
+            for r in s.execute(select(*cols).order_by(AOIRow.id)):
+                if (on is None or r.valid_from is None or r.valid_from <= on) and (on is None or r.valid_to is None or on <= r.valid_to):
+                    out.append(_index_entry(r, r.created_at.isoformat()))
+        return out
+
     def aoi(self, aoi_id: str, on: dt.date | None = None) -> AOI:
-        return find_aoi(self.aois(), aoi_id, on)
+        """One AOI by id (valid on ``on``), or :class:`AOINotFound`. Reads only that AOI's row."""
+        if aoi_id in builtin_ids():
+            return find_aoi(builtin_aois(), aoi_id, on)
+        with self.session() as s:
+            row = s.get(AOIRow, aoi_id)
+            found = [_row_aoi(row)] if row is not None else []
+        return find_aoi(found, aoi_id, on)
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -330,6 +346,34 @@ def _item_row(item: dict[str, Any]) -> ItemRow:
         simulated=bool(props.get("hpgeo:simulated", False)),
         content_hash=item_hash(item),
     )
+
+
+def _row_aoi(r: AOIRow) -> AOI:
+    return AOI(
+        id=r.id,
+        name_vi=r.name_vi,
+        name_en=r.name_en,
+        geometry=shape(r.geometry),
+        kind=r.kind,
+        valid_from=r.valid_from,
+        valid_to=r.valid_to,
+        source=r.source,
+        properties=dict(r.properties or {}),
+    )
+
+
+def _index_entry(a: Any, version: str) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name_vi": a.name_vi,
+        "name_en": a.name_en,
+        "kind": a.kind,
+        "valid_from": a.valid_from,
+        "valid_to": a.valid_to,
+        "source": a.source,
+        "builtin": version == "builtin",
+        "version": version,
+    }
 
 
 def _row_item(row: ItemRow) -> dict[str, Any]:

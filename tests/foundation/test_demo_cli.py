@@ -102,3 +102,28 @@ def test_catalog_search_cli(demo_settings, capsys):
         assert main(["catalog", "search", "--bbox", "106,20,105,21"]) == 2
         assert "west" in capsys.readouterr().err
         assert main(["catalog", "search", "--datetime", "last week"]) == 2
+
+
+def test_aoi_delete(empty_env, tmp_path, capsys):
+    from typer.testing import CliRunner
+
+    from hpgeo.cli import app
+
+    f = tmp_path / "two.geojson"
+    ring = [[106, 20], [106.1, 20], [106.1, 20.1], [106, 20]]
+    f.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": n}, "geometry": {"type": "Polygon", "coordinates": [[[x + k, y] for x, y in ring]]}}
+        for k, n in ((0, "Một"), (0.2, "Hai"))]}))
+    assert main(["aoi", "import", str(f)]) == 0 and _aoi_count(empty_env) == 2
+    # asked, declined: nothing deleted (exit 1)
+    declined = CliRunner().invoke(app, ["aoi", "delete", "mot"], input="n\n")
+    assert declined.exit_code == 1 and "Delete AOI 'mot'" in declined.output and _aoi_count(empty_env) == 2
+    capsys.readouterr()
+    assert main(["aoi", "delete", "mot", "--yes"]) == 0
+    assert "deleted AOI mot" in capsys.readouterr().out
+    assert [a.id for a in Catalog.from_settings(empty_env).aois(include_builtin=False)] == ["hai"]
+    assert main(["aoi", "delete", "mot", "--yes"]) == 2
+    assert "no imported AOI 'mot'" in capsys.readouterr().err
+    assert main(["aoi", "delete", "cat-ba", "--yes"]) == 2
+    assert "built-in AOI and cannot be deleted" in capsys.readouterr().err.replace("\n", " ")
+    assert "cat-ba" in [a.id for a in Catalog.from_settings(empty_env).aois()] and _aoi_count(empty_env) == 1
