@@ -9,6 +9,7 @@ LANGS = ("vi", "en")
 _STRINGS: dict[str, dict[str, str]] = {
     "title": {"vi": "hpgeo — Bản đồ giám sát tài nguyên, môi trường và thiên tai Hải Phòng", "en": "hpgeo — Hải Phòng environment and hazard monitoring map"},
     "aois": {"vi": "Vùng quan tâm", "en": "Areas of interest"},
+    "admin_units": {"vi": "Đơn vị hành chính (ranh giới đã nhập)", "en": "Administrative units (imported boundaries)"},
     "simulated": {
         "vi": "DỮ LIỆU MÔ PHỎNG: các cảnh ảnh và sản phẩm dưới đây được tạo bởi bộ mô phỏng của hpgeo, không phải ảnh vệ tinh thật.",
         "en": "SIMULATED DATA: the scenes and products below come from hpgeo's scene simulator, not from real satellite images.",

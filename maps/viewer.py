@@ -6,27 +6,71 @@ itself (``assets="local"``), and no basemap from the internet is required.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import json
 from typing import Any, Iterable
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import folium
 from branca.element import Element
 
-from geo.aoi import AOI
 from maps.colormaps import get_colormap
 from maps.i18n import norm_lang, t
 from maps.render import default_render
 
-__all__ = ["build_viewer", "LEAFLET_STATIC"]
+__all__ = ["build_viewer", "aoi_url", "LEAFLET_STATIC", "AOI_SIMPLIFY_M"]
 
 LEAFLET_STATIC = "/viewer/static/leaflet"
 HAIPHONG_CENTER = (20.78, 106.72)
+#: Simplification tolerance of the AOI outlines drawn by the viewer (metres): under a pixel up to
+#: zoom 12 (~35 m/px at 20.8° N), and a million-vertex boundary is served in a few hundred kB.
+AOI_SIMPLIFY_M = 20.0
+_AOI_STYLE = {"color": "#334155", "weight": 2, "dashArray": "4"}
+_ADMIN_STYLE = {"color": "#7c3aed", "weight": 1, "dashArray": ""}
+
+
+def aoi_url(base: str, source: str, on: dt.date | None = None, simplify_m: float = AOI_SIMPLIFY_M) -> str:
+    """The GeoJSON the viewer fetches for a layer of AOIs (``source``: builtin or imported)."""
+    q = {"source": source, "simplify": f"{simplify_m:g}"}
+    if on is not None:
+        q["on"] = on.isoformat()
+    return f"{base}/aois?{urlencode(q)}"
+
+
+def _js(value: Any) -> str:
+    """A JSON value safe inside <script> (no '</' can close the element)."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _vector_script(layers: list[dict[str, Any]], lang: str) -> str:
+    """Fetch each layer's GeoJSON and add it to its (initially empty) Leaflet feature group."""
+    labels = {"area": t("area", lang), "valid": t("valid", lang), "lang": lang}
+    return f"""<script>
+document.addEventListener("DOMContentLoaded", function () {{
+  var layers = {_js(layers)}, S = {_js(labels)};
+  function esc(s) {{ return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {{ return {{"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}}[c]; }}); }}
+  function tip(p) {{
+    var km2 = Number(p.area_km2).toLocaleString("en-US", {{minimumFractionDigits: 1, maximumFractionDigits: 1}});
+    var s = "<b>" + esc(S.lang === "en" ? p.name_en : p.name_vi) + "</b><br>" + esc(S.area) + ": " + km2 + " km²";
+    if (p.valid_from || p.valid_to) s += "<br>" + esc(S.valid) + ": " + esc(p.valid_from || "…") + " – " + esc(p.valid_to || "…");
+    return s;
+  }}
+  layers.forEach(function (spec) {{
+    var group = window[spec.group];
+    if (!group) return;
+    fetch(spec.url).then(function (r) {{ if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); }}).then(function (fc) {{
+      L.geoJSON(fc, {{
+        style: function (f) {{ return {{color: f.properties.kind === "island" ? "#f59e0b" : spec.color, weight: spec.weight, fillOpacity: 0.03, dashArray: spec.dashArray}}; }},
+        onEachFeature: function (f, layer) {{ layer.bindTooltip(tip(f.properties), {{sticky: true}}); }}
+      }}).addTo(group);
+    }}).catch(function (e) {{ console.error("hpgeo: cannot load " + spec.url + ": " + e); }});
+  }});
+}});
+</script>"""
 
 
 def _tiles_url(base: str, item: dict[str, Any]) -> str:
-    from urllib.parse import urlencode
-
     spec = default_render(item)
     assert spec is not None
     q = urlencode(spec.query(), safe=",")
@@ -50,8 +94,6 @@ def _legend_html(colormaps: Iterable[str], shown: set[str], lang: str) -> str:
 
 def _legend_script(map_name: str, layer_colormaps: dict[str, str]) -> str:
     """Show a legend section while at least one layer that uses its colormap is on the map."""
-    import json
-
     return f"""<script>
 document.addEventListener("DOMContentLoaded", function () {{
   var cmOf = {json.dumps(layer_colormaps, ensure_ascii=False)}, on = {{}};
@@ -91,15 +133,20 @@ body.hp-nosim .folium-map{top:34px !important;height:calc(100% - 34px) !importan
 def build_viewer(
     *,
     base: str,
-    aois: list[AOI],
     product_items: list[dict[str, Any]],
     scene_items: list[dict[str, Any]],
     lang: str = "vi",
     assets: str = "local",
     links: dict[str, str] | None = None,
     featured_collection: str | None = None,
+    aoi_on: dt.date | None = None,
+    admin_units: bool = False,
 ) -> str:
     """Render the viewer page to HTML.
+
+    AOIs are not in the page: their layer (and, with ``admin_units``, a layer of the imported
+    boundaries) is filled in the browser from ``/aois`` (GeoJSON simplified for display, valid on
+    ``aoi_on``), so the page stays small whatever the size of the boundaries.
 
     Every product is a layer; only the featured collection (``featured_collection``, else the flood
     extent, else the first product) is switched on, and the legend shows the layers that are on.
@@ -114,18 +161,13 @@ def build_viewer(
     if assets == "cdn":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=True).add_to(m)
 
-    aoi_group = folium.FeatureGroup(name=t("aois", lang), show=True)
-    for a in aois:
-        tip = f"<b>{html.escape(a.name(lang))}</b><br>{t('area', lang)}: {a.area_km2():,.1f} km²"
-        if a.valid_from or a.valid_to:
-            tip += f"<br>{t('valid', lang)}: {a.valid_from or '…'} – {a.valid_to or '…'}"
-        folium.GeoJson(
-            a.to_feature(),
-            name=a.name(lang),
-            style_function=lambda _f, k=a.kind: {"color": "#f59e0b" if k == "island" else "#334155", "weight": 2, "fillOpacity": 0.03, "dashArray": "4"},
-            tooltip=folium.Tooltip(tip),
-        ).add_to(aoi_group)
-    aoi_group.add_to(m)
+    vector_layers = []
+    for key, source, style in (("aois", "builtin", _AOI_STYLE), ("admin_units", "imported", _ADMIN_STYLE)):
+        if source == "imported" and not admin_units:
+            continue
+        group = folium.FeatureGroup(name=t(key, lang), show=True)
+        group.add_to(m)
+        vector_layers.append({"group": group.get_name(), "url": aoi_url(base, source, aoi_on), **style})
 
     simulated = False
     legends: list[str] = []
@@ -189,6 +231,7 @@ def build_viewer(
     if legends:
         root.html.add_child(Element(_legend_html(legends, shown_colormaps, lang)))
         root.html.add_child(Element(_legend_script(m.get_name(), layer_colormaps)))
+    root.html.add_child(Element(_vector_script(vector_layers, lang)))
     root.header.add_child(Element(f"<title>{html.escape(t('title', lang))}</title>"))
     page = root.render()
     return page.replace("<html>", f"<html lang='{lang}'>", 1)

@@ -61,9 +61,11 @@ def viewer(
     for cid in _SCENE_COLLECTIONS:
         if cid in kinds:
             scenes += _latest(catalog, cid, 2)
+    today = dt.date.today()
     page = build_viewer(
         base=base,
-        aois=catalog.aois(on=dt.date.today()),
+        aoi_on=today,
+        admin_units=bool(catalog.aoi_index(on=today, include_builtin=False)),
         product_items=products,
         scene_items=scenes,
         lang=lang,
