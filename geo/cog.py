@@ -1,15 +1,15 @@
 """Atomic Cloud-Optimized GeoTIFF writing and validation (rio-cogeo).
 
-``write_cog`` writes to a temporary file in the destination folder, converts it with
-rio-cogeo, validates the result, and only then renames it over the destination: a reader
-never sees a half-written file, and a crash leaves at most a ``.tmp`` file that the next
-run removes.
+``write_cog`` writes into a temporary directory beside the destination (:func:`geo.tempfiles.temp_dir`:
+``.<name>.cog.<pid>-<rand>.hpgeo-tmp/``): the raw tiled GeoTIFF, rio-cogeo's own intermediate (it puts a
+``tmp*.tif`` beside the output it is given, i.e. inside that directory) and the COG, which is validated and
+only then renamed over the destination. A reader never sees a half-written file, and a killed writer leaves
+only that directory, which :func:`geo.tempfiles.clean_data_dir` (every writing ``hpgeo`` command) removes.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -20,10 +20,10 @@ from rio_cogeo.profiles import cog_profiles
 
 from geo.errors import InvalidCOG
 from geo.grid import Grid
+from geo.tempfiles import clean_folder, publish, temp_dir
 
-__all__ = ["write_cog", "validate_cog", "dataarray_to_cog"]
+__all__ = ["write_cog", "validate_cog", "dataarray_to_cog", "clean_stale_temporaries"]
 
-_TMP_SUFFIX = ".hpgeo-tmp"
 # chunks computed together per write step (2 = the embedded threaded scheduler's 2 workers on the reference machine);
 # more per step means more parallelism and more memory
 WRITE_BATCH = 2
@@ -36,18 +36,9 @@ def validate_cog(path: str | os.PathLike) -> None:
         raise InvalidCOG(f"{path} is not a valid COG: {'; '.join(errors)}")
 
 
-def _tmp_name(dst: Path, tag: str) -> Path:
-    return dst.with_name(f".{dst.name}.{tag}.{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}")
-
-
 def clean_stale_temporaries(folder: Path) -> int:
-    """Remove temporaries left by a killed writer in ``folder``; return how many."""
-    n = 0
-    if folder.is_dir():
-        for p in folder.glob(f".*{_TMP_SUFFIX}"):
-            p.unlink(missing_ok=True)
-            n += 1
-    return n
+    """Remove the temporaries of killed writers in ``folder`` (not a live writer's); return how many."""
+    return len(clean_folder(folder))
 
 
 def write_cog(
@@ -156,10 +147,8 @@ def _write_atomic(
     blocksize: int,
 ) -> Path:
     dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    raw = _tmp_name(dst, "raw")
-    out = _tmp_name(dst, "cog")
-    try:
+    with temp_dir(dst, "cog") as work:
+        raw, out = work / "raw.tif", work / "cog.tif"
         with rasterio.open(raw, "w", **profile) as ds:
             fill(ds)
             if tags:
@@ -183,9 +172,6 @@ def _write_atomic(
                 use_cog_driver=False,
             )
         validate_cog(out)
-        os.replace(out, dst)
+        publish(out, dst)
         return dst
-    finally:
-        raw.unlink(missing_ok=True)
-        out.unlink(missing_ok=True)
 

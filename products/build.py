@@ -26,6 +26,7 @@ import numpy as np
 from geo.cog import clean_stale_temporaries, dataarray_to_cog
 from geo.crs import WGS84
 from geo.grid import Grid
+from geo.tempfiles import is_temporary
 from ingest.items import EXT, RasterAsset, collection, iso, raster_item, resolve_href
 from ingest.scene import BandInfo
 from products.compute import dask_context
@@ -188,6 +189,37 @@ def _build(req: Prepared, catalog: Any, extra_properties: Mapping[str, Any] | No
     rel_dir = Path("products") / alg.collection / item_id
     out_dir = data_dir / rel_dir
     clean_stale_temporaries(out_dir)
+    try:
+        return _write(req, catalog, outputs, rel_dir, resampled, extra_properties, resample)
+    except BaseException:
+        _discard(catalog, alg.collection, item_id, out_dir)
+        raise
+
+
+def _discard(catalog: Any, collection_id: str, item_id: str, out_dir: Path) -> None:
+    """After a failed build: remove the item's final files, unless the catalog holds the item (a forced
+    rebuild of a recorded item keeps its files); no final file without its record is left behind.
+    Temporaries are :mod:`geo.tempfiles`' business (a live writer's are not touched)."""
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        if catalog.has_item(collection_id, item_id):
+            return
+    if not out_dir.is_dir():
+        return
+    for p in out_dir.iterdir():
+        if p.is_file() and is_temporary(p.name) is None:
+            p.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        out_dir.rmdir()  # only when empty
+    log.warning("products: build of %s failed; its files were removed", item_id)
+
+
+def _write(req: Prepared, catalog: Any, outputs: dict[str, Any], rel_dir: Path, resampled: Any,
+           extra_properties: Mapping[str, Any] | None, resample: bool) -> dict[str, Any]:
+    """Write the assets (each atomically), then the item: files first, the record last."""
+    alg, data_dir, item_id = req.alg, req.data_dir, req.id
+    out_dir = data_dir / rel_dir
     assets: dict[str, RasterAsset] = {}
     stats: dict[str, Any] = {}
     diagnostics: dict[str, Any] = {}

@@ -6,13 +6,12 @@ Assets of a shoreline item besides the ``rate`` COG (all under ``products/shorel
 - ``positions``: CSV, chainage (m) per date × transect (raw and as used, tide-corrected);
 - ``vectors``: GeoPackage (EPSG:32648) with layers ``shorelines``, ``transects``, ``baseline``.
 
-Each file is written to a temporary name and renamed, so a killed writer leaves no half file.
+Each file is written to a temporary name (:func:`geo.tempfiles.atomic_path`) and renamed, so a killed
+writer leaves no half file, only a ``.hpgeo-tmp`` temporary that the next writing command removes.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 from shapely.geometry import LineString, MultiLineString
 
 from geo.crs import WGS84
+from geo.tempfiles import atomic_path, clean_folder
 from products.registry import ExtraAsset
 from products.shoreline_transects import Transect, TransectStats
 
@@ -107,8 +107,7 @@ def write_vectors(a: ShorelineAnalysis, out_dir: Path) -> None:
     import pandas as pd
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob(".*.hpgeo-tmp.*"):  # left by a killed writer
-        stale.unlink(missing_ok=True)
+    clean_folder(out_dir)  # temporaries of a killed writer
     sl, tr, bl = _frames(a)
     for gdf, fname in ((sl, "shorelines.geojson"), (tr, "transects.geojson")):
         _atomic(out_dir / fname, lambda tmp, g=gdf: g.to_crs(WGS84).to_file(tmp, driver="GeoJSON"))
@@ -128,10 +127,5 @@ def write_vectors(a: ShorelineAnalysis, out_dir: Path) -> None:
 
 
 def _atomic(dst: Path, write: Any) -> None:
-    tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.hpgeo-tmp{dst.suffix}")
-    try:
+    with atomic_path(dst, suffix=dst.suffix) as tmp:  # the suffix picks the driver
         write(tmp)
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

@@ -32,6 +32,7 @@ from shapely.geometry import box, mapping
 from geo.cog import write_cog
 from geo.crs import PROCESSING_CRS, WGS84, reproject_geometry
 from geo.grid import Grid
+from geo.tempfiles import write_text_atomic
 from simulator.scenes import ENL, S2_BANDS, SIM_TAGS, block_reduce, coarser_grid, write_meta, smooth_noise, config_hash
 
 __all__ = ["HazardConfig", "simulate_hazards", "hazard_scene_ids", "hazard_hash", "usgs_severity", "USGS_DNBR_TABLE", "NECHAD_A", "NECHAD_C", "RHO_FOREST", "RHO_CHAR"]
@@ -208,7 +209,5 @@ def simulate_hazards(out_dir: Path, cfg: HazardConfig = HazardConfig()) -> dict[
         "datetime": cfg.s1_post.isoformat(), "footprint": mapping(footprint), "orbit_state": "descending",
         "relative_orbit": 91, "polarizations": ["VV", "VH"], "enl": ENL, "scenario": h,
     })
-    tmp = marker.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"hash": h, "scenes": ids, "note": SIM_TAGS["HPGEO_NOTE"]}, indent=1))
-    tmp.replace(marker)
+    write_text_atomic(marker, json.dumps({"hash": h, "scenes": ids, "note": SIM_TAGS["HPGEO_NOTE"]}, indent=1))
     return folders

@@ -35,6 +35,7 @@ from shapely.geometry import LineString, Polygon, box, mapping
 from geo.cog import write_cog
 from geo.crs import PROCESSING_CRS, WGS84, reproject_geometry
 from geo.grid import Grid
+from geo.tempfiles import write_text_atomic
 from ingest.scene import BandInfo, Scene
 
 __all__ = ["SimConfig", "simulate", "read_simulated", "SIM_CLASSES", "scenario_hash", "config_hash", "smooth_noise", "block_reduce", "coarser_grid", "write_meta"]
@@ -345,15 +346,13 @@ def simulate(out_dir: Path, cfg: SimConfig = SimConfig(), progress: Callable[[st
             "scenario": h,
         })
         step(ids[key])
-    marker.write_text(json.dumps({"hash": h, "scenes": ids, "note": SIM_TAGS["HPGEO_NOTE"]}, indent=1))
+    write_text_atomic(marker, json.dumps({"hash": h, "scenes": ids, "note": SIM_TAGS["HPGEO_NOTE"]}, indent=1))
     return folders
 
 
 def write_meta(folder: Path, meta: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / ".scene.json.tmp"
-    tmp.write_text(json.dumps({**meta, "simulated": True}, indent=1))
-    tmp.replace(folder / "scene.json")
+    write_text_atomic(folder / "scene.json", json.dumps({**meta, "simulated": True}, indent=1))
 
 
 def read_simulated(folder: Path) -> Scene:

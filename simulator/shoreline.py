@@ -30,6 +30,7 @@ from shapely.geometry import LineString, box, mapping
 from geo.cog import write_cog
 from geo.crs import PROCESSING_CRS, WGS84, reproject_geometry
 from geo.grid import Grid
+from geo.tempfiles import write_text_atomic
 from simulator.scenes import COAST, POND, RHO, RHO_CLOUD, S2_BANDS, SAND, SEA, SIM_TAGS, CROP, coarser_grid, smooth_noise, config_hash
 
 __all__ = [
@@ -220,9 +221,7 @@ def write_tide_series(cfg: ShorelineSimConfig, path: Path, window_days: float = 
         z = water_level(ts)
         rows += [f"{np.datetime_as_string(a, unit='s')}+00:00,{b:.4f}" for a, b in zip(ts, z)]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(rows) + "\n")
-    tmp.replace(path)
+    write_text_atomic(path, "\n".join(rows) + "\n")
     return path
 
 
@@ -258,9 +257,7 @@ def simulate_shoreline(out_dir: Path, cfg: ShorelineSimConfig = ShorelineSimConf
             "quantification": 10000, "boa_add_offset": -1000, "processing_baseline": "05.11", "mgrs_tile": "48QXH",
             "scenario": h, "simulated": True,
         }
-        tmp = folder / ".scene.json.tmp"
-        tmp.write_text(json.dumps(meta, indent=1))
-        tmp.replace(folder / "scene.json")
+        write_text_atomic(folder / "scene.json", json.dumps(meta, indent=1))
     write_tide_series(cfg, tide_path)
     (_, u, n) = coast_frame(cfg)
     truth = {
@@ -276,10 +273,6 @@ def simulate_shoreline(out_dir: Path, cfg: ShorelineSimConfig = ShorelineSimConf
         "msl_shorelines": [list(true_waterline(cfg, d, msl=True, step_m=20.0).coords) for d in cfg.dates],
     }
     (out_dir / "truth").mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / "truth" / ".shoreline_truth.json.tmp"
-    tmp.write_text(json.dumps(truth))
-    tmp.replace(out_dir / "truth" / "shoreline_truth.json")
-    tmp = marker.with_name(".shoreline_scenario.json.tmp")
-    tmp.write_text(json.dumps({"hash": h, "scenes": ids}))
-    tmp.replace(marker)
+    write_text_atomic(out_dir / "truth" / "shoreline_truth.json", json.dumps(truth))
+    write_text_atomic(marker, json.dumps({"hash": h, "scenes": ids}))
     return folders

@@ -2,6 +2,10 @@
 
 Errors that are the user's (base.errors.InvalidRequest, NotFound, Conflict) print a one-line
 message and exit with code 2; an unreachable upstream exits with 3.
+
+Every command that writes under the data directory (:data:`WRITERS`, ``serve`` included) first removes
+the temporaries that killed writers left anywhere under it and then holds the shared writer lock for
+its lifetime (:func:`geo.tempfiles.clean_data_dir`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ from hpgeo.cli import run as run_cmd
 from hpgeo.cli.common import err_console, setup_logging
 from base.errors import Conflict, HpgeoError, InvalidRequest, NotFound, UpstreamUnavailable
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "WRITERS"]
+
+# top-level commands that write files under the data directory (or serve an API that does)
+WRITERS = frozenset({"demo", "serve", "ingest", "products", "aoi", "registry"})
 
 app = typer.Typer(
     name="hpgeo",
@@ -34,6 +41,7 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     log_level: str = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING (default: HPGEO_LOG_LEVEL or INFO)."),
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
 ) -> None:
@@ -43,6 +51,12 @@ def _root(
         typer.echo(f"hpgeo {__version__}")
         raise typer.Exit()
     setup_logging(log_level or get_settings().log_level)
+    if ctx.invoked_subcommand in WRITERS and not ctx.resilient_parsing:
+        from geo.tempfiles import clean_data_dir
+
+        data_dir = get_settings().resolved_data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        clean_data_dir(data_dir)
 
 
 run_cmd.register(app)
