@@ -5,6 +5,8 @@ Results go to ``docs/benchmarks.md``; tests never assert timings.
 
 from __future__ import annotations
 
+import os
+import platform
 import time
 from pathlib import Path
 
@@ -28,3 +30,19 @@ def write_section(title: str, body: str, command: str, path: Path = DOC) -> None
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def machine_line() -> str:
+    """CPU model, nproc, memory and the load average now (for the figures' context)."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal"))
+        mem_s = f", {mem / 1024 ** 2:.1f} GiB RAM"
+    except (OSError, StopIteration):
+        mem_s = ""
+    la = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{model}, nproc {os.cpu_count()}{mem_s}, load average {la} (1 / 5 / 15 min)"

@@ -1,6 +1,8 @@
-"""``python -m benchmarks [memory|tiles] [options]``: run one benchmark (default: memory) and record it in docs/benchmarks.md.
+"""``python -m benchmarks [memory|tiles|crash|load] [options]``: run one benchmark (default: memory) and record it
+in docs/benchmarks.md (memory, tiles) or docs/reliability.md (crash, load).
 
-``memory [--size N] [--product NAME ...] [--data-dir D]`` is :mod:`benchmarks.memory` (all products by default); ``tiles …`` passes its options to :mod:`benchmarks.tiles`.
+``memory [--size N] [--product NAME ...] [--data-dir D]`` is :mod:`benchmarks.memory` (all products by default); ``tiles …``,
+``crash …`` and ``load …`` pass their options to :mod:`benchmarks.tiles`, :mod:`benchmarks.crash` and :mod:`benchmarks.load`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ def main() -> None:
         from benchmarks import tiles
 
         sys.exit(tiles.main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "crash":
+        from benchmarks import crash
+
+        sys.exit(crash.main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "load":
+        from benchmarks import load
+
+        sys.exit(load.main(sys.argv[2:]))
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description="Peak memory and wall time of product builds on full-tile synthetic inputs.")
     ap.add_argument("name", nargs="?", default="memory", choices=["memory"])
     ap.add_argument("--size", type=int, default=memory.SIZE, help="Side of the input scenes in 10 m pixels (default: a Sentinel-2 tile, 10980).")
