@@ -28,7 +28,7 @@ from base.text import printable
 
 __all__ = [
     "STATUS_BY_CATEGORY", "status_for", "add_exception_handlers", "ErrorOut", "ValidationErrorOut", "error_responses",
-    "SafeJSONResponse", "error_body", "route_of",
+    "SafeJSONResponse", "error_body", "route_of", "use_error_models_in_openapi",
 ]
 
 log = logging.getLogger(__name__)
@@ -164,3 +164,34 @@ def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TileOutsideBounds, handle)
     app.add_exception_handler(RequestValidationError, invalid)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http)  # type: ignore[arg-type]
+
+
+def use_error_models_in_openapi(app: FastAPI) -> None:
+    """Make the OpenAPI document say what 422 really looks like on every route (FastAPI declares its own
+    ``HTTPValidationError`` on routes that do not declare 422 themselves)."""
+    from fastapi.openapi.utils import get_openapi
+
+    REF = "#/components/schemas/"
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            for model in (ErrorOut, ValidationIssue, ValidationErrorOut):
+                schemas.setdefault(model.__name__, model.model_json_schema(ref_template="#/components/schemas/{model}"))
+            for ops in doc.get("paths", {}).values():
+                for op in ops.values():
+                    for code, r in op.get("responses", {}).items():
+                        if code == "422" and "HTTPValidationError" in str(r):
+                            r = {"description": DESCRIPTIONS[422], "content": {"application/json": {"schema": {"$ref": f"{REF}ValidationErrorOut"}}}}
+                        elif code[0] in "45":  # errors are JSON whatever the route's media type (GeoJSON, HTML, PNG)
+                            schemas_of = [c.get("schema") for c in r.get("content", {}).values() if "ErrorOut" in str(c.get("schema"))]
+                            if schemas_of:
+                                r = {**r, "content": {"application/json": {"schema": schemas_of[0]}}}
+                        op["responses"][code] = r
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

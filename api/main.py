@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.errors import SafeJSONResponse, add_exception_handlers
+from api.errors import SafeJSONResponse, add_exception_handlers, use_error_models_in_openapi
 from api.middleware import RequestGuard
 from api.routes import ROUTERS
 from base import __version__
@@ -30,5 +30,6 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     add_exception_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    use_error_models_in_openapi(app)
     app.add_middleware(RequestGuard, max_body_bytes=s.max_body_bytes)
     return app
