@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from shapely.geometry import mapping, shape
 from sqlalchemy import and_, bindparam, delete, func, literal_column, or_, select, text
 
-from geo.aoi import AOI, builtin_aois, builtin_ids, find_aoi, select_valid
+from geo.aoi import AOI, builtin_aois, builtin_ids, find_aoi, geometry_from_geojson, select_valid
 from geo.errors import AOINotFound
 from base.db import Database, make_engine
 from ingest.catalog.errors import CollectionNotFound, InvalidItem, ItemNotFound
@@ -353,7 +353,7 @@ def _row_aoi(r: AOIRow) -> AOI:
         id=r.id,
         name_vi=r.name_vi,
         name_en=r.name_en,
-        geometry=shape(r.geometry),
+        geometry=geometry_from_geojson(r.geometry),
         kind=r.kind,
         valid_from=r.valid_from,
         valid_to=r.valid_to,

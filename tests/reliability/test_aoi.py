@@ -170,3 +170,15 @@ def test_viewer_stays_small_with_a_million_vertex_aoi(env):
     cat.delete_aoi("big")  # a deletion is seen at once (the cache is keyed by version)
     assert client.get("/aois/big", params={"simplify": 20}).status_code == 404
     assert "/aois?source=imported" not in client.get("/viewer").text
+
+
+def test_geometry_from_geojson_equals_shape():
+    from shapely.geometry import MultiPolygon, box, mapping, shape
+
+    from geo.aoi import geometry_from_geojson
+
+    holed = box(0, 0, 3, 3).difference(box(1, 1, 2, 2))
+    for geom in (box(106, 20, 107, 21), holed, MultiPolygon([box(5, 5, 6, 6), holed])):
+        got = geometry_from_geojson(mapping(geom))
+        assert got.geom_type == geom.geom_type and got.equals_exact(shape(mapping(geom)), 0)
+    assert geometry_from_geojson({"type": "Polygon", "coordinates": []}).is_empty
