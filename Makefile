@@ -32,6 +32,9 @@ test: install
 bench: install
 	$(BIN)/python -m benchmarks memory
 	$(BIN)/python -m benchmarks tiles
+	$(BIN)/python -m benchmarks crash --trials 20
+	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } || { echo "make bench: wrk is needed for the load run (apt-get install wrk)"; exit 1; }
+	$(BIN)/python -m benchmarks load
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
