@@ -189,6 +189,9 @@ def use_error_models_in_openapi(app: FastAPI) -> None:
                             if schemas_of:
                                 r = {**r, "content": {"application/json": {"schema": schemas_of[0]}}}
                         op["responses"][code] = r
+                    if not {c for c in op.get("responses", {}) if c[0] == "4"} - {"422"}:  # a route that declares no errors of its own
+                        op["responses"]["4XX"] = {"description": "A client error (the route declares no specific codes).",
+                                                  "content": {"application/json": {"schema": {"$ref": f"{REF}ErrorOut"}}}}
             for name in ("HTTPValidationError", "ValidationError"):
                 schemas.pop(name, None)
             app.openapi_schema = doc

@@ -160,12 +160,15 @@ def send_reminders(registry: RegistryDep, principal: PrincipalDep, year: YearP,
     return {"year": year, "sent_on": day.isoformat(), "agencies": registry.record_reminders(principal, year, day, plan)}
 
 
-@router.get("/templates/{year}/{agency_id}", summary="The report template of an agency (Markdown)", response_class=PlainTextResponse, responses=error_responses(400, 404, 422))
+@router.get("/templates/{year}/{agency_id}", summary="The report template of an agency (Markdown)", response_class=PlainTextResponse,
+            responses={200: {"content": {MEDIA["md"]: {"schema": {"type": "string"}}}, "description": "The template."}, **error_responses(400, 404, 422)})
 def template(registry: RegistryDep, year: YearP, agency_id: AgencyP, plan: PlanQ = SPACE_PLAN) -> PlainTextResponse:
     return PlainTextResponse(registry.report_template(agency_id, year, plan), media_type="text/markdown; charset=utf-8")
 
 
-@router.get("/consolidated/{year}.{fmt}", summary="Consolidated annual report for the City People's Committee", responses=error_responses(400, 404, 422))
+@router.get("/consolidated/{year}.{fmt}", summary="Consolidated annual report for the City People's Committee", response_class=Response,
+            responses={200: {"content": {m: {} for m in MEDIA.values()}, "description": "The report as Markdown, DOCX or XLSX."},
+                       **error_responses(400, 404, 422)})
 def consolidated(
     registry: RegistryDep,
     year: YearP,
