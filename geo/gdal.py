@@ -32,7 +32,7 @@ from geo.errors import GeoError
 
 __all__ = [
     "UnsafeRaster", "SAFE_ENV", "INGEST_DRIVERS", "SCAN_DRIVERS", "MAX_PIXELS", "MAX_FILE_BYTES",
-    "safe_env", "open_checked", "check_dataset",
+    "safe_env", "open_checked", "check_dataset", "check_georeference", "BadGeoreference",
 ]
 
 INGEST_DRIVERS: tuple[str, ...] = ("GTiff", "COG", "JP2OpenJPEG")
@@ -53,6 +53,10 @@ _ARCHIVE_VSI = ("/vsizip/", "/vsitar/", "/vsigzip/")
 
 class UnsafeRaster(GeoError):
     """A raster GDAL must not open (wrong driver, indirection, too large, complex)."""
+
+
+class BadGeoreference(UnsafeRaster):
+    """A raster whose CRS or geotransform cannot place it on the Earth (none, zero pixel size, mislabelled CRS)."""
 
 
 def safe_env(**extra: Any) -> rasterio.Env:
@@ -126,3 +130,36 @@ def open_checked(path: str | os.PathLike[str], *, drivers: Sequence[str] = INGES
             yield ds
         finally:
             ds.close()
+
+
+def check_georeference(ds: Any, name: str) -> tuple[float, float, float, float]:
+    """The WGS 84 bounds (w, s, e, n) of an opened dataset, or :class:`BadGeoreference` when it cannot be placed:
+    no CRS, a zero or non-finite pixel size, a geographic CRS whose bounds are not degrees (a transform in metres
+    labelled EPSG:4326), or a CRS that cannot be transformed to longitude/latitude."""
+    import math
+
+    from rasterio.warp import transform_bounds
+
+    if ds.crs is None:
+        raise BadGeoreference(f"{name} has no CRS (scanned images go through `hpgeo ingest rectify`)")
+    t = ds.transform
+    coef = (t.a, t.b, t.c, t.d, t.e, t.f)
+    if not all(math.isfinite(v) for v in coef) or t.a * t.e - t.b * t.d == 0:
+        raise BadGeoreference(f"{name}: geotransform {coef} has a zero or non-finite pixel size")
+    left, bottom, right, top = ds.bounds
+    try:
+        geographic = ds.crs.is_geographic
+    except Exception as exc:  # GDAL/PROJ cannot interpret the CRS at all
+        raise BadGeoreference(f"{name}: CRS cannot be interpreted: {exc}") from None
+    if geographic and not (-180.5 <= min(left, right) and max(left, right) <= 360.5
+                           and -90.5 <= min(bottom, top) and max(bottom, top) <= 90.5):
+        raise BadGeoreference(f"{name}: geographic CRS but bounds {tuple(round(v, 3) for v in ds.bounds)} are not degrees "
+                              "(is the CRS mislabelled?)")
+    try:
+        with safe_env():
+            w, s, e, n = transform_bounds(ds.crs, "EPSG:4326", left, bottom, right, top, densify_pts=21)
+    except Exception as exc:  # rasterio/PROJ raise several kinds (CPLE_AppDefinedError, ProjError, CRSError)
+        raise BadGeoreference(f"{name}: its CRS cannot be transformed to longitude/latitude: {exc}") from None
+    if not all(math.isfinite(v) for v in (w, s, e, n)) or not (-180.5 <= w <= e <= 180.5 and -90.5 <= s <= n <= 90.5):
+        raise BadGeoreference(f"{name}: bounds in longitude/latitude {(w, s, e, n)} are not on the Earth")
+    return w, s, e, n
