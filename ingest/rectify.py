@@ -33,13 +33,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import rasterio
 from affine import Affine
-from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.errors import NotGeoreferencedWarning
 from scipy.interpolate import RBFInterpolator
 
 from geo.cog import dataarray_to_cog
 from geo.crs import PROCESSING_CRS, WGS84, norm_crs
+from geo.gdal import SCAN_DRIVERS, open_checked, safe_env
 from geo.grid import Grid
 from ingest.readers.errors import (
     CollinearGCPs,
@@ -51,9 +51,8 @@ from ingest.readers.errors import (
     ProductNotFound,
     TooFewGCPs,
     UnknownRectifyMethod,
-    UnsupportedProduct,
 )
-from ingest.readers.geotiff import existing_file
+from ingest.readers.geotiff import existing_file, safe_band_names
 
 __all__ = ["GCP", "Residual", "RectifyResult", "METHODS", "read_gcps", "min_gcps", "validate_gcps", "fit", "rectify",
            "gdal_method_options", "warp_with_gcps"]
@@ -305,15 +304,13 @@ def rectify(
     fit is done (a dry run that still reports residuals and enforces ``max_rms``).
     """
     p = existing_file(scan)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a scan is not georeferenced: expected
-            ds = rasterio.open(p)
-        with ds:
-            shape, count, dtype = (ds.height, ds.width), ds.count, ds.dtypes[0]
-            names = [d or f"b{i + 1}" for i, d in enumerate(ds.descriptions)]
-    except RasterioIOError as exc:
-        raise UnsupportedProduct(f"GDAL cannot read the scan {p.name}: {exc}") from exc
+    # the scan through hpgeo's GDAL gate: TIFF/JPEG 2000/PNG/JPEG only (never a VRT that reads other files or URLs),
+    # file-size and pixel limits before any read, complex refused
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a scan is not georeferenced: expected
+        with open_checked(p, drivers=SCAN_DRIVERS) as ds:
+            shape, count, dtype, driver = (ds.height, ds.width), ds.count, ds.dtypes[0], ds.driver
+            names = safe_band_names(ds.descriptions)
     validate_gcps(gcps, shape, method)
     gcps = _to_crs(gcps, norm_crs(gcp_crs), norm_crs(crs))
     result = fit(gcps, method, crs=crs)
@@ -332,7 +329,8 @@ def rectify(
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{dst.name}.", dir=dst.parent) as tmp:
-        warped = warp_with_gcps(p, gcps, result.crs, grid, Path(tmp), method=method, nodata=nodata, warp_mem_mb=warp_mem_mb)
+        warped = warp_with_gcps(p, gcps, result.crs, grid, Path(tmp), method=method, nodata=nodata, warp_mem_mb=warp_mem_mb,
+                                driver=driver)
         import rioxarray
 
         with rioxarray.open_rasterio(warped, chunks={"band": count, "y": chunks, "x": chunks}) as da:
@@ -351,13 +349,15 @@ def gdal_method_options(method: str) -> dict[str, str]:
 
 def warp_with_gcps(
     scan: Path, gcps: list[GCP], crs: Any, grid: Grid, workdir: Path, *, method: str, nodata: float, warp_mem_mb: int = 256,
+    driver: str | None = None,
 ) -> Path:
     """Warp ``scan`` onto ``grid`` through ``gcps`` (in ``crs``) with GDAL, bilinear; returns a tiled GeoTIFF in ``workdir``.
 
     GDAL evaluates the model exactly at some pixels of each scanline and interpolates between them within
     0.125 scan pixels (rasterio's fixed approximation tolerance, gdalwarp's default ``-et``).
 
-    The scan is not copied: a VRT next to the output points at it and carries the GCPs."""
+    The scan is not copied: a VRT next to the output points at it and carries the GCPs. ``driver`` (the one
+    :func:`geo.gdal.open_checked` accepted) pins how GDAL opens the scan to make that VRT."""
     import rasterio.shutil
     from rasterio.control import GroundControlPoint
     from rasterio.enums import Resampling
@@ -366,7 +366,8 @@ def warp_with_gcps(
     vrt, out = workdir / "scan.vrt", workdir / "warped.tif"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        rasterio.shutil.copy(str(scan.resolve()), str(vrt), driver="VRT")
+        with safe_env(), rasterio.open(scan.resolve(), driver=driver) as src_ds:
+            rasterio.shutil.copy(src_ds, str(vrt), driver="VRT")
         with rasterio.open(vrt, "r+") as v:
             v.gcps = ([GroundControlPoint(row=g.row, col=g.col, x=g.x, y=g.y, id=g.id) for g in gcps], norm_crs(crs))
     with rasterio.open(vrt) as src:

@@ -8,17 +8,21 @@ lossless compression; only overviews (nearest) are added.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 import numpy as np
-import rasterio
 from rasterio.errors import RasterioIOError
+
+from base.paths import UnsafePath, safe_name
 
 from geo.cog import dataarray_to_cog
 from geo.crs import WGS84
+from geo.gdal import UnsafeRaster, check_georeference, open_checked, safe_env
 from geo.grid import Grid
 from ingest.readers import archive
 from ingest.readers.errors import ProductNotFound, ReaderError, UnsupportedProduct
@@ -26,7 +30,7 @@ from ingest.readers.product import RASTER_SUFFIXES, ProductMeta, rasters, safe_d
 from ingest.scene import BandInfo, Scene
 from ingest.sources.errors import UnsupportedFile
 
-__all__ = ["open_lazy", "read_raster", "raster_to_cog", "existing_file", "raster_metadata", "GeoTiffReader"]
+__all__ = ["open_lazy", "read_raster", "raster_to_cog", "existing_file", "raster_metadata", "safe_band_names", "GeoTiffReader"]
 
 
 def existing_file(path: str | os.PathLike) -> Path:
@@ -36,18 +40,48 @@ def existing_file(path: str | os.PathLike) -> Path:
     return p
 
 
+@contextlib.contextmanager
+def _checked(p: Path) -> Iterator[Any]:
+    """:func:`geo.gdal.open_checked`, its refusals as the readers' :class:`UnsupportedProduct` (exit code 2)."""
+    try:
+        with open_checked(p) as ds:
+            yield ds
+    except UnsafeRaster as exc:
+        raise UnsupportedProduct(str(exc)) from None
+
+
 def open_lazy(path: str | os.PathLike, *, chunks: int = 1024, masked: bool = False) -> Any:
-    """``rioxarray.open_rasterio`` with dask chunks (band, y, x); raises reader errors, not GDAL's."""
+    """``rioxarray.open_rasterio`` with dask chunks (band, y, x) of a raster :func:`geo.gdal.open_checked` accepts
+    (GeoTIFF/JPEG 2000 only, size and pixel limits, georeferenced); the lazy reads are pinned to the driver that
+    was checked, so GDAL never parses the file as anything else (a VRT named ``.tif``). Raises reader errors."""
     import rioxarray
 
     p = existing_file(path)
+    with _checked(p) as ds:
+        driver = ds.driver
+        check_georeference(ds, p.name)
     try:
-        da = rioxarray.open_rasterio(p, chunks={"band": 1, "y": chunks, "x": chunks}, masked=masked)
+        with safe_env():
+            da = rioxarray.open_rasterio(p, chunks={"band": 1, "y": chunks, "x": chunks}, masked=masked, driver=driver)
     except RasterioIOError as exc:
         raise UnsupportedProduct(f"GDAL cannot read {p.name}: {exc}") from exc
     if da.rio.crs is None:
         raise UnsupportedProduct(f"{p.name} has no CRS; georeference a scan with `hpgeo ingest rectify`")
     return da
+
+
+def safe_band_names(descriptions: Sequence[str | None]) -> list[str]:
+    """Band names from a file's band descriptions (file contents: they become file names), made safe: characters
+    other than letters, digits and ``._@+=-`` become ``_``; an empty, unsafe or repeated one becomes ``b<N>``."""
+    out: list[str] = []
+    for i, d in enumerate(descriptions):
+        name = re.sub(r"[^A-Za-z0-9._@+=-]", "_", d or "").lstrip("._-")[:100]
+        try:
+            safe_name(name, "band name")
+        except UnsafePath:
+            name = ""
+        out.append(name if name and name not in out else f"b{i + 1}")
+    return out
 
 
 def read_raster(
@@ -68,9 +102,9 @@ def read_raster(
     becomes NaN and ``valid`` is True where every band has data.
     """
     p = existing_file(path)
-    with rasterio.open(p) as ds:
+    with _checked(p) as ds:
         count, scales, offsets, nodata = ds.count, ds.scales, ds.offsets, ds.nodata
-        descr = [d or f"b{i + 1}" for i, d in enumerate(ds.descriptions)]
+        descr = safe_band_names(ds.descriptions)
         tags = ds.tags()
     names = band_names or descr
     if len(names) != count:
@@ -117,8 +151,8 @@ def raster_to_cog(
     lossless (deflate), overviews use nearest neighbour so they only subsample.
     """
     p = existing_file(src)
-    with rasterio.open(p) as ds:
-        nodata, names = ds.nodata, [d or f"b{i + 1}" for i, d in enumerate(ds.descriptions)]
+    with _checked(p) as ds:
+        nodata, names = ds.nodata, safe_band_names(ds.descriptions)
         tags = {k: v for k, v in ds.tags().items() if not k.startswith("TIFFTAG_")}
     da = open_lazy(p, chunks=chunks, masked=False)
     tags["hpgeo:source"] = p.name
@@ -126,20 +160,20 @@ def raster_to_cog(
 
 
 # -- the registry's view ----------------------------------------------------------------------
-def raster_metadata(path: str) -> ProductMeta:
-    """Record metadata of a georeferenced raster (a path or a GDAL ``/vsizip/`` path): its bounds in WGS 84 and its
-    TIFF date, if any. A raster without CRS (a scan) is refused: it goes through ``hpgeo ingest rectify``."""
-    from rasterio.warp import transform_bounds
+def raster_metadata(path: str, *, in_archive: bool = False) -> ProductMeta:
+    """Record metadata of a georeferenced raster (a path, or with ``in_archive`` the GDAL ``/vsizip/`` path hpgeo built
+    for a member of a checked archive): its bounds in WGS 84 and its TIFF date, if any. Opened through
+    :func:`geo.gdal.open_checked` (accepted formats, limits, no complex); a raster without CRS (a scan: it goes through
+    ``hpgeo ingest rectify``), with a zero pixel size or a mislabelled CRS is refused (:class:`geo.gdal.UnsafeRaster`)."""
     from shapely.geometry import box
 
+    name = path.rsplit("/", 1)[-1]
     try:
-        with rasterio.open(path) as ds:
-            if ds.crs is None:
-                raise UnsupportedFile(f"{path} has no CRS (scanned images go through `hpgeo ingest rectify`)")
-            bounds = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds, densify_pts=21)
+        with open_checked(path, allow_vsi=in_archive) as ds:
+            bounds = check_georeference(ds, name)
             tags = ds.tags()
-    except RasterioIOError as exc:
-        raise UnsupportedFile(f"GDAL cannot read {path}: {exc}") from None
+    except UnsafeRaster as exc:  # the listing's error: this file is not one hpgeo ingests
+        raise UnsupportedFile(str(exc)) from None
     return ProductMeta(footprint=box(*bounds), datetime=_tiff_datetime(tags))
 
 
@@ -159,7 +193,7 @@ class GeoTiffReader:
             return raster_metadata(str(path))
         from shapely import union_all
 
-        metas = [raster_metadata(archive.vsi_path(path, n)) for n in archive.members(path) if n.lower().endswith(RASTER_SUFFIXES)]
+        metas = [raster_metadata(archive.vsi_path(path, n), in_archive=True) for n in archive.members(path) if n.lower().endswith(RASTER_SUFFIXES)]
         return ProductMeta(footprint=union_all([m.footprint for m in metas]).envelope,
                            datetime=next((m.datetime for m in metas if m.datetime), None))
 
@@ -179,7 +213,8 @@ class GeoTiffReader:
             for f, part in zip(files, parts):
                 if len(part.bands) != 1:
                     raise UnsupportedFile(f"{f.name}: multi-band files must come alone")
-            scene.bands = {f.stem: next(iter(p.bands.values())).rename(f.stem) for f, p in zip(files, parts)}
-            scene.band_info = {f.stem: next(iter(p.band_info.values())) for f, p in zip(files, parts)}
+            names = safe_band_names([f.stem for f in files])  # file names from archives and hubs: made safe
+            scene.bands = {n: next(iter(p.bands.values())).rename(n) for n, p in zip(names, parts)}
+            scene.band_info = {n: next(iter(p.band_info.values())) for n, p in zip(names, parts)}
             scene.valid = None
         return scene

@@ -22,7 +22,7 @@ from shapely.geometry import Polygon
 from ingest.readers import archive, xmlmeta
 from ingest.readers.errors import MalformedMetadata, MissingProductFile, ProductNotFound, UnknownBand
 from ingest.readers.geotiff import open_lazy
-from ingest.readers.product import MTL_SUFFIXES, ProductMeta, mtl, product_dirs
+from ingest.readers.product import MTL_SUFFIXES, ProductMeta, mtl, product_dirs, product_file
 from ingest.scene import BandInfo, Scene
 from ingest.sources.errors import UnsupportedFile
 
@@ -116,15 +116,16 @@ def read_landsat_c2l2(
         m = re.match(r"FILE_NAME_BAND_(ST_B\d+|\d+)$", k)
         if m:
             files[m.group(1) if m.group(1).startswith("ST") else f"SR_B{m.group(1)}"] = v
-    wanted = bands or [b for b, f in files.items() if (folder / f).is_file()]
+    files = {b: product_file(folder, f) for b, f in files.items()}  # MTL file names stay inside the folder
+    wanted = bands or [b for b, f in files.items() if f.is_file()]
     family = "oli" if spacecraft in ("LANDSAT_8", "LANDSAT_9") else "tm"
     out, info = {}, {}
     for b in wanted:
         if b not in files:
             raise UnknownBand(f"{b} is not in {pid}; it has {', '.join(files)}")
-        if not (folder / files[b]).is_file():
-            raise MissingProductFile(f"{files[b]} listed in the MTL is not in {folder}")
-        raw = open_lazy(folder / files[b], chunks=chunks).isel(band=0, drop=True)
+        if not files[b].is_file():
+            raise MissingProductFile(f"{files[b].name} listed in the MTL is not in {folder}")
+        raw = open_lazy(files[b], chunks=chunks).isel(band=0, drop=True)
         n = b.split("_B")[1]
         if b.startswith("ST"):
             sc, off = float(mtl.get(f"TEMPERATURE_MULT_BAND_ST_B{n}", ST_SCALE)), float(mtl.get(f"TEMPERATURE_ADD_BAND_ST_B{n}", ST_OFFSET))
@@ -136,8 +137,8 @@ def read_landsat_c2l2(
         info[b] = BandInfo(name=b, unit=unit, common_name=_COMMON[family].get(b), nodata=float("nan"), scale=sc, offset=off)
     valid = None
     qa_file = mtl.get("FILE_NAME_QUALITY_L1_PIXEL")
-    if qa_file and (folder / qa_file).is_file():
-        qa = open_lazy(folder / qa_file, chunks=chunks).isel(band=0, drop=True)
+    if qa_file and product_file(folder, qa_file).is_file():
+        qa = open_lazy(product_file(folder, qa_file), chunks=chunks).isel(band=0, drop=True)
         valid = qa_valid(qa, keep_snow).rename("valid")
     t = mtl.get("SCENE_CENTER_TIME", "00:00:00").rstrip("Z")
     when = xmlmeta.parse_time(f"{date}T{t}")

@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence
 
 from shapely.geometry.base import BaseGeometry
 
+from base.paths import UnsafePath
 from ingest.scene import Scene
 
 if TYPE_CHECKING:
     from ingest.sources.base import FetchedScene
 
 __all__ = ["Reader", "ProductMeta", "RASTER_SUFFIXES", "S2_MTD", "MTL_SUFFIXES", "S2_COLLECTIONS", "s2_mtd", "mtl",
-           "safe_dir", "product_dirs", "rasters"]
+           "safe_dir", "product_dirs", "rasters", "product_file"]
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".jp2")
 S2_MTD = ("MTD_MSIL2A.xml", "MTD_MSIL1C.xml")  # preference order
@@ -68,6 +69,19 @@ class Reader(Protocol):
 
     def read(self, fetched: "FetchedScene") -> Scene:
         """The Scene of the fetched files."""
+
+
+def product_file(folder: Path, href: str) -> Path:
+    """A file a product's metadata names (manifest href, MTD image, MTL file name), inside the product folder:
+    an absolute path, a ``..`` component, a URL or GDAL ``/vsi…`` path, a backslash or a NUL byte is refused
+    (:class:`base.paths.UnsafePath`), whatever the metadata says. The check is on the name: symbolic links that a
+    user's own product folder holds (an annexed archive) are followed; extracted archives and downloads hold none
+    (:func:`ingest.readers.archive.extract` writes plain files only)."""
+    parts = href.replace("\\", "/").split("/") if isinstance(href, str) else []
+    if (not isinstance(href, str) or not href or "\x00" in href or "\\" in href or href.startswith("/") or "://" in href
+            or ".." in parts or (len(href) > 1 and href[1] == ":")):
+        raise UnsafePath(f"{folder.name}: file {str(href)[:120]!r} named by the product's metadata is not inside it")
+    return folder / href
 
 
 def s2_mtd(folder: Path) -> Path | None:

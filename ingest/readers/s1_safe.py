@@ -38,6 +38,7 @@ from rasterio.windows import Window
 from shapely.geometry import Polygon
 
 from geo.crs import WGS84, norm_crs
+from geo.gdal import open_checked
 from ingest.readers import archive, xmlmeta
 from ingest.readers.errors import (
     MalformedMetadata,
@@ -47,7 +48,7 @@ from ingest.readers.errors import (
     UnknownBand,
     UnsupportedProduct,
 )
-from ingest.readers.product import MTL_SUFFIXES, S2_MTD, ProductMeta, s2_mtd, safe_dir
+from ingest.readers.product import MTL_SUFFIXES, S2_MTD, ProductMeta, product_file, s2_mtd, safe_dir
 from ingest.readers.s1_luts import CalibrationLUT, NoiseAzimuthBlock, NoiseLUT, interp_vectors, parse_calibration, parse_noise
 from ingest.scene import BandInfo, Scene
 from ingest.sources.errors import UnsupportedFile
@@ -228,10 +229,10 @@ class S1GrdProduct:
             raise UnsupportedProduct(f"{p.name}: product type {man.product_type}, only GRD is supported")
         ann, cal, noi = {}, {}, {}
         for pol, href in man.files.get("annotation", {}).items():
-            files = {k: p / man.files.get(k, {}).get(pol, "-") for k in ("calibration", "noise")}
-            if not (p / href).is_file() or not all(f.is_file() for f in files.values()):
+            files = {k: product_file(p, man.files.get(k, {}).get(pol, "-")) for k in ("calibration", "noise")}
+            if not product_file(p, href).is_file() or not all(f.is_file() for f in files.values()):
                 continue
-            ann[pol] = parse_annotation(p / href)
+            ann[pol] = parse_annotation(product_file(p, href))
             cal[pol] = parse_calibration(files["calibration"])
             noi[pol] = parse_noise(files["noise"])
         if not ann:
@@ -286,9 +287,9 @@ class S1GrdProduct:
     def measurement_path(self, pol: str) -> Path:
         pol = self._check_pol(pol)
         href = self.manifest.files.get("measurement", {}).get(pol)
-        if href is None or not (self.path / href).is_file():
+        if href is None or not product_file(self.path, href).is_file():
             raise NoMeasurement(f"{self.path.name}: measurement TIFF for {pol} is absent (metadata-only product)")
-        return self.path / href
+        return product_file(self.path, href)
 
 
 def utm_crs_for(lon: float, lat: float) -> CRS:
@@ -368,7 +369,7 @@ def _calibrate_and_geocode(
 ) -> None:
     ann = prod.annotations[pol]
     radar = dst.with_suffix(".radar.tif")
-    with rasterio.open(src_path) as src:
+    with open_checked(src_path) as src:  # GeoTIFF only (never a VRT), size limits, no complex (an SLC)
         if (src.height, src.width) != ann.shape:
             raise MeasurementShapeMismatch(f"{src_path.name} is {src.height}x{src.width}, annotation says {ann.shape}")
         win = window or Window(0, 0, src.width, src.height)

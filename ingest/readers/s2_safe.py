@@ -26,7 +26,7 @@ from shapely.geometry import Polygon
 from ingest.readers import archive, xmlmeta
 from ingest.readers.errors import MalformedMetadata, MissingProductFile, ProductNotFound, UnknownBand
 from ingest.readers.geotiff import open_lazy
-from ingest.readers.product import S2_COLLECTIONS, S2_MTD, ProductMeta, product_dirs, s2_mtd, safe_dir
+from ingest.readers.product import S2_COLLECTIONS, S2_MTD, ProductMeta, product_file, product_dirs, s2_mtd, safe_dir
 from ingest.scene import BandInfo, Scene
 from ingest.sources.errors import UnsupportedFile
 
@@ -228,8 +228,8 @@ def _find_image(safe: Path, meta: S2ProductMetadata, band: str) -> Path:
         name = Path(rel).name
         if name.endswith(f"_{band}") or f"_{band}_" in name:
             for ext in (".jp2", ".tif"):
-                if (safe / (rel + ext)).is_file():
-                    return safe / (rel + ext)
+                if (f := product_file(safe, rel + ext)).is_file():
+                    return f
     raise MissingProductFile(f"no image file for {band} in {safe.name} (listed: {len(meta.image_files)} files)")
 
 
