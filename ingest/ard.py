@@ -2,21 +2,28 @@
 
 Steps: reproject each band to the processing CRS at its native resolution (nearest for class
 maps, bilinear otherwise), clip to the AOI, set masked pixels (clouds, nodata) to nodata, write
-one validated COG per band (atomically), then put the item in the catalog in one transaction.
-Files come first and the item last, so an interrupted run never leaves an item without files;
-re-running with the same source is a no-op.
+one validated COG per band into a staging folder next to the item's folder, move it into place, then put
+the collection and the item in the catalog. Files come first and the item last, so an interrupted run never
+leaves an item without files; a failure (an unreadable block, a CRS that cannot be reprojected) removes the staging
+folder and any folder it created, and leaves an existing item's files as they were; re-running with the same source
+is a no-op. The scene id, collection and band names become path components: each must be a safe name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from base.paths import confine, safe_name
 from geo.aoi import AOI
 from geo.cog import clean_stale_temporaries, dataarray_to_cog
+from geo.tempfiles import temp_path
 from geo.crs import PROCESSING_CRS, WGS84, norm_crs, reproject_geometry
 from geo.grid import Grid
 from ingest.items import INPUT_COLLECTIONS, RasterAsset, corner_coordinates, iso, raster_item, resolve_href
@@ -30,7 +37,9 @@ CUSTODIAN = "Sở Nông nghiệp và Môi trường thành phố Hải Phòng"
 
 
 def ard_dir(data_dir: Path, collection_id: str, item_id: str) -> Path:
-    return data_dir / "ard" / collection_id / item_id
+    """``data_dir/ard/<collection>/<item>``; both must be safe names and the folder inside ``data_dir``."""
+    rel = Path("ard") / safe_name(collection_id, "collection id") / safe_name(item_id, "item id")
+    return confine(rel, data_dir)
 
 
 def is_current(catalog: Any, scene_collection: str, item_id: str, source_checksum: str | None, data_dir: Path) -> bool:
@@ -73,10 +82,50 @@ def write_ard(
     if is_current(catalog, scene.collection, scene.id, source_checksum, data_dir):
         log.info("ard: %s/%s is current, skipped", scene.collection, scene.id)
         return None
-    if scene.collection in INPUT_COLLECTIONS:
-        catalog.put_collection(INPUT_COLLECTIONS[scene.collection], kind="input")
     out_dir = ard_dir(data_dir, scene.collection, scene.id)
+    for name in scene.bands:
+        safe_name(name, f"band name of {scene.id}")
+    created = [d for d in (data_dir / "ard", out_dir.parent) if not d.exists()]
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(out_dir)
+    staging = temp_path(out_dir, "staging")  # a killed run's is one of geo.tempfiles' temporaries: cleaned up
+    staging.mkdir()
+    try:
+        item = _write_bands(scene, staging, aoi=aoi, source_checksum=source_checksum, on_band=on_band)
+        _publish(staging, out_dir, catalog, scene.collection, item)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for d in reversed(created):
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only if still empty
+        raise
+    log.info("ard: wrote %s/%s (%d bands)", scene.collection, scene.id, len(item["assets"]))
+    return item
+
+
+def _publish(staging: Path, out_dir: Path, catalog: Any, collection_id: str, item: dict[str, Any]) -> None:
+    """Move the staged COGs to ``out_dir`` (an older version aside first) and put the collection and the item in the
+    catalog; if the catalog refuses, the older files are put back."""
+    old = temp_path(out_dir, "old") if out_dir.exists() else None
+    if old is not None:
+        os.rename(out_dir, old)
+    os.rename(staging, out_dir)
+    try:
+        if collection_id in INPUT_COLLECTIONS:
+            catalog.put_collection(INPUT_COLLECTIONS[collection_id], kind="input")
+        catalog.put_items([item])
+    except BaseException:
+        os.rename(out_dir, staging)
+        if old is not None:
+            os.rename(old, out_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_bands(scene: Scene, folder: Path, *, aoi: AOI | None, source_checksum: str | None,
+                 on_band: Callable[[str], None] | None) -> dict[str, Any]:
+    """Write one COG per band of ``scene`` into ``folder``; return the item (hrefs name the final folder)."""
     clip_geom = aoi.geometry_in(PROCESSING_CRS) if aoi is not None else None
 
     valid = scene.valid
@@ -101,7 +150,7 @@ def write_ard(
             da = da.rio.clip([mapping(clip_geom)], crs=PROCESSING_CRS, drop=True, all_touched=True)
         rel = Path("ard") / scene.collection / scene.id / f"{name}.tif"
         dataarray_to_cog(
-            data_dir / rel,
+            folder / f"{name}.tif",
             da,
             nodata=nodata,
             band_names=[name],
@@ -147,8 +196,6 @@ def write_ard(
         properties=props,
         simulated=scene.simulated,
     )
-    catalog.put_items([item])
-    log.info("ard: wrote %s/%s (%d bands)", scene.collection, scene.id, len(assets))
     return item
 
 

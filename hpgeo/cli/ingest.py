@@ -69,7 +69,7 @@ def _bars() -> Iterator[Any]:
 
 
 def _run(source: Any, area: Any, clip: Any, datetime: str | None, download: bool, **filters: Any) -> None:
-    from ingest.sources.errors import DownloadFailed
+    from ingest.sources.errors import DownloadFailed, IngestRefused
     from ingest.sources.pipeline import run_ingest
 
     cat = open_catalog()
@@ -89,6 +89,11 @@ def _run(source: Any, area: Any, clip: Any, datetime: str | None, download: bool
     if report.failed:
         for rid, msg in report.failed:
             console.print(f"[red]{rid}[/]: {msg}")
+        if report.refused:  # bad input: a re-run would not help (exit code 2), nothing of these scenes was kept
+            first = next(msg for (rid, msg) in report.failed if rid in report.refused)
+            raise IngestRefused(f"{len(report.refused)} scene(s) refused ({first})"
+                                + (f"; {len(report.failed) - len(report.refused)} other(s) failed, re-run to resume"
+                                   if len(report.failed) > len(report.refused) else ""))
         raise DownloadFailed(f"{len(report.failed)} scene(s) failed; re-run to resume")
 
 

@@ -18,15 +18,16 @@ import abc
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from shapely.geometry import box, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
+from base.paths import safe_name
 from ingest.catalog.query import Interval, parse_bbox, parse_interval
 from ingest.sources.errors import InvalidSourceQuery
 
-__all__ = ["Checksum", "SceneRecord", "FetchedScene", "Source", "Progress", "as_geometry", "as_interval", "target_collection"]
+__all__ = ["Checksum", "SceneRecord", "FetchedScene", "Source", "Progress", "as_geometry", "as_interval", "target_collection", "remote_href"]
 
 # progress callback: (bytes done, bytes total or None)
 Progress = Callable[[int, int | None], None]
@@ -76,6 +77,14 @@ class SceneRecord:
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)  # STAC: asset key → {href, type, roles, checksum, size}
     properties: dict[str, Any] = field(default_factory=dict, compare=False)  # raw properties as the hub sent them
 
+    def __post_init__(self) -> None:
+        """The id and the asset keys become folder and file names on ``--download`` (``raw/<kind>/<id>/<key>.tif``,
+        ``ard/<collection>/<id>/``): each must be one safe path component (:func:`base.paths.safe_name`), or the
+        record is refused (:class:`base.paths.UnsafePath`, exit code 2) before anything is written."""
+        safe_name(self.id, f"{self.source} scene id")
+        for key in self.assets:
+            safe_name(key, f"asset key of {self.id}")
+
 
 @dataclass(frozen=True)
 class FetchedScene:
@@ -95,6 +104,9 @@ class Source(abc.ABC):
     """A place scenes come from. Context manager; ``search`` is lazy (pages are fetched as you iterate)."""
 
     kind: str = "source"
+    list_before_fetch: bool = True
+    """With ``--download``, put the search's records in the catalog before fetching (a hub: a killed download leaves
+    its record listed); False for local files, whose record appears only with their analysis-ready item."""
 
     def __enter__(self) -> "Source":
         return self
@@ -112,6 +124,35 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def fetch(self, record: SceneRecord, dest_dir: Path, progress: Progress | None = None) -> FetchedScene:
         """Download (or copy/extract) the scene into ``dest_dir`` and verify it."""
+
+
+def remote_href(href: Any, base: str | None, hosts: Sequence[str] | None = None) -> str | None:
+    """An href from a STAC document as the absolute http(s) URL it names, or None (the caller drops it, with a warning).
+
+    A relative href is resolved against ``base`` (the item's own URL: its self link, else the search URL). The result
+    must be http(s) with a host and no user info; local paths, ``file:``, GDAL ``/vsi…`` paths, other schemes, and
+    relative hrefs without a base (or resolving to anything but http(s)) are refused. ``hosts``, when given, also
+    restricts the host: the host of ``base`` or one of ``hosts`` (e.g. the signed asset hosts of a provider)."""
+    from urllib.parse import urljoin, urlsplit
+
+    if not isinstance(href, str) or not href or len(href) > 8192 or any(ord(c) < 32 for c in href):
+        return None
+    if href.lower().startswith("/vsi"):
+        return None
+    absolute = urljoin(base, href) if base else href
+    try:
+        parts = urlsplit(absolute)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host or parts.username or parts.password:
+        return None
+    if hosts is not None:
+        allowed = {h.lower() for h in hosts} | ({urlsplit(base).hostname or ""} if base else set())
+        if host.lower() not in allowed:
+            return None
+    return absolute
 
 
 def as_geometry(aoi: Any) -> BaseGeometry | None:

@@ -17,6 +17,7 @@ import requests
 from pydantic import SecretStr
 from shapely import wkt as shapely_wkt
 
+from base.paths import confine, safe_name
 from ingest.sources.base import Checksum, FetchedScene, Progress, SceneRecord, Source, as_geometry, as_interval, geojson, product_id, target_collection
 from ingest.sources.download import download
 from ingest.sources.errors import AuthenticationFailed, InvalidSourceQuery, SceneNotFound, SourceUnavailable
@@ -47,7 +48,7 @@ def _utc(d: Any) -> dt.datetime:
 def record_from_opensearch(uuid: str, p: dict[str, Any], api_url: str) -> SceneRecord:
     """One entry of ``SentinelAPI.query``'s result → SceneRecord (URLs built on ``api_url``)."""
     name = p.get("identifier") or p["title"]
-    odata = f"{api_url.rstrip('/')}/odata/v1/Products('{uuid}')"
+    odata = f"{api_url.rstrip('/')}/odata/v1/Products('{safe_name(str(uuid), 'DHuS product uuid')}')"
     raw = {k: (v.isoformat() if isinstance(v, (dt.datetime, dt.date)) else v) for k, v in p.items()}
     return SceneRecord(
         id=product_id(name),
@@ -149,12 +150,14 @@ class DhusSource(Source):
 
     def fetch(self, record: SceneRecord, dest_dir: Path, progress: Progress | None = None) -> FetchedScene:
         """Download the product archive into ``dest_dir``, resuming, and verify its size and MD5."""
-        info = self.describe(record.remote_id or record.id)
+        info = self.describe(safe_name(record.remote_id or record.id, "DHuS product uuid"))
+        # the hub's own answers become a URL and a file name: each must be one safe name (no ../, /, leading dot)
+        uuid, title = safe_name(str(info.get("id")), "DHuS product uuid"), safe_name(str(info.get("title")), "DHuS product title")
         checksum = Checksum("md5", info["md5"]) if info.get("md5") else record.checksum
-        name = info["title"] + ".zip"
+        dest = confine(f"{title}.zip", dest_dir)
         s = self.settings
         path = download(
-            f"{self.api_url}odata/v1/Products('{info['id']}')/$value", Path(dest_dir) / name, session=self._api.session,
+            f"{self.api_url}odata/v1/Products('{uuid}')/$value", dest, session=self._api.session,
             size=info.get("size"), checksum=checksum, retries=s.download_retries, backoff=s.download_backoff,
             max_backoff=s.download_max_backoff, timeout=s.download_timeout, chunk=s.download_chunk, progress=progress,
         )

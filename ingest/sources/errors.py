@@ -14,6 +14,7 @@ __all__ = [
     "UnsupportedFile",
     "SceneNotFound",
     "InvalidWatchConfig",
+    "IngestRefused",
 ]
 
 
@@ -51,3 +52,7 @@ class SceneNotFound(NotFound):
 
 class InvalidWatchConfig(InvalidRequest):
     """The watch configuration (jobs of source + AOI + collection) is malformed."""
+
+
+class IngestRefused(InvalidRequest):
+    """One or more scenes of an ingest run were refused for their content (unsafe, unreadable, unsupported)."""

@@ -23,9 +23,11 @@ that would escape it). :func:`read_scene` turns fetched files into a Scene with 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from base.paths import confine, safe_name
 from ingest.readers import registry
 from ingest.readers.archive import extract, is_archive
 from ingest.readers.product import RASTER_SUFFIXES
@@ -34,7 +36,7 @@ from ingest.sources.base import Checksum, FetchedScene, Progress, SceneRecord, S
 from ingest.sources.download import file_checksum, verify_file
 from ingest.sources.errors import InvalidSourceQuery, SceneNotFound
 
-__all__ = ["LocalSource", "record_for", "read_scene", "unpack", "RASTER_SUFFIXES"]
+__all__ = ["LocalSource", "record_for", "read_scene", "unpack", "file_id", "RASTER_SUFFIXES"]
 
 UTC = dt.timezone.utc
 
@@ -53,7 +55,7 @@ def record_for(path: Path) -> SceneRecord:
     when = meta.datetime or dt.datetime.fromtimestamp(p.stat().st_mtime, UTC)
     name = p.name[: -len(".tar.gz")] if p.name.endswith(".tar.gz") else (p.stem if p.is_file() else p.name)
     return SceneRecord(
-        id=meta.id or product_id(name),
+        id=meta.id or file_id(product_id(name)),  # an id from the product's metadata is checked as it is
         title=p.name,
         source="local",
         platform=meta.platform,
@@ -69,11 +71,19 @@ def record_for(path: Path) -> SceneRecord:
     )
 
 
+def file_id(name: str) -> str:
+    """A scene id from the user's own file name: characters other than letters, digits and ``._@+=-`` become ``_``
+    (``scene 1.tif`` → ``scene_1``); leading dots and dashes are dropped. (Ids read from a product's metadata are not
+    rewritten: an unsafe one is refused.)"""
+    return re.sub(r"[^A-Za-z0-9._@+=-]", "_", name).lstrip("._-")[:200]
+
+
 class LocalSource(Source):
     """Files, SAFE directories, Landsat product folders and archives under ``paths`` (directories are searched
     recursively; the files inside a product folder belong to that product). No network, so no settings."""
 
     kind = "local"
+    list_before_fetch = False
 
     def __init__(self, paths: Sequence[str | Path]):
         if not paths:
@@ -122,7 +132,7 @@ class LocalSource(Source):
             progress(p.stat().st_size, p.stat().st_size)
         if not is_archive(p):
             return FetchedScene(record, (p,), p.parent, str(record.checksum))
-        root = Path(dest_dir) / record.id
+        root = confine(safe_name(record.id, "scene id"), dest_dir)
         if not root.exists():
             extract(p, root)
         paths = sorted(q for q in root.iterdir())
@@ -136,7 +146,7 @@ def unpack(fetched: FetchedScene) -> FetchedScene:
     out: list[Path] = []
     for p in fetched.paths:
         if p.is_file() and is_archive(p):
-            target = fetched.root / f"{fetched.record.id}.extracted"
+            target = confine(f"{safe_name(fetched.record.id, 'scene id')}.extracted", fetched.root)
             if not target.exists():
                 extract(p, target)
             out += sorted(target.iterdir())

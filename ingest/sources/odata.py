@@ -19,7 +19,8 @@ import shapely
 from pydantic import SecretStr
 from shapely.geometry import shape
 
-from ingest.sources.base import Checksum, FetchedScene, Progress, SceneRecord, Source, as_geometry, as_interval, product_id, target_collection
+from base.paths import confine, safe_name
+from ingest.sources.base import Checksum, FetchedScene, Progress, SceneRecord, Source, as_geometry, as_interval, product_id, remote_href, target_collection
 from ingest.sources.download import download
 from ingest.sources.errors import AuthenticationFailed, InvalidSourceQuery, SourceUnavailable
 from base.settings import Settings
@@ -87,7 +88,10 @@ def record_from_product(product: dict[str, Any], download_base: str) -> SceneRec
     else:
         footprint = shapely.from_wkt(product["Footprint"].split(";", 1)[1].rstrip("'"))
     short, serial = a.get("platformShortName"), a.get("platformSerialIdentifier")
-    quick = next((x.get("DownloadLink") for x in product.get("Assets") or [] if x.get("Type") == "QUICKLOOK"), None)
+    quick = next((x.get("DownloadLink") for x in product.get("Assets") or [] if isinstance(x, dict) and x.get("Type") == "QUICKLOOK"), None)
+    if quick is not None and (quick := remote_href(quick, download_base)) is None:
+        log.warning("OData product %.80s: quicklook link is not an http(s) URL: dropped", product.get("Name"))
+    pid = safe_name(str(product.get("Id")), "OData product id")
     return SceneRecord(
         id=product_id(product["Name"]),
         title=product["Name"],
@@ -100,9 +104,9 @@ def record_from_product(product: dict[str, Any], download_base: str) -> SceneRec
         cloud_cover=float(a["cloudCover"]) if a.get("cloudCover") is not None else None,
         size=int(product["ContentLength"]) if product.get("ContentLength") else None,
         checksum=_checksum(product),
-        download_url=f"{download_base.rstrip('/')}/odata/v1/Products({product['Id']})/$value",
+        download_url=f"{download_base.rstrip('/')}/odata/v1/Products({pid})/$value",
         quicklook_url=quick,
-        remote_id=product["Id"],
+        remote_id=pid,
         properties={k: v for k, v in product.items() if k not in ("Attributes", "GeoFootprint", "Footprint")} | {"attributes": a},
     )
 
@@ -213,7 +217,7 @@ class ODataSource(Source):
             raise InvalidSourceQuery(f"record {record.id} has no download URL")
         s = self.settings
         path = download(
-            record.download_url, Path(dest_dir) / f"{record.id}.zip", session=self.session,
+            record.download_url, confine(f"{safe_name(record.id, 'scene id')}.zip", dest_dir), session=self.session,
             headers={"Authorization": f"Bearer {self.token()}"}, size=record.size, checksum=record.checksum,
             retries=s.download_retries, backoff=s.download_backoff, max_backoff=s.download_max_backoff,
             timeout=s.download_timeout, chunk=s.download_chunk, progress=progress,

@@ -8,15 +8,19 @@ download nor a checksum mismatch leaves an item behind.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from base.errors import HpgeoError, InvalidRequest, NotFound
 from ingest.ard import is_current, write_ard
+from ingest.readers.errors import UnsupportedProduct
 from ingest.sources.base import Progress, SceneRecord, Source
 from ingest.sources.local import read_scene
-from ingest.sources.records import mark_ingested, register_records
+from ingest.sources.records import RECORDS_COLLECTION, mark_ingested, register_records
 
 __all__ = ["IngestReport", "run_ingest", "ingest_record"]
 
@@ -31,23 +35,73 @@ class IngestReport:
     ingested: list[str] = field(default_factory=list)
     current: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (record id, message)
+    errors: list[Exception] = field(default_factory=list)  # the error of each failed record, in the same order
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
+    @property
+    def refused(self) -> list[str]:
+        """Ids of records whose input was refused (bad or hostile content: exit code 2), not merely unavailable."""
+        return [rid for (rid, _), e in zip(self.failed, self.errors) if isinstance(e, (InvalidRequest, NotFound))]
+
+
+# what GDAL, PROJ, rioxarray and GEOS raise on data they cannot use, met while a lazy scene is read and written
+def _unreadable_errors() -> tuple[type[BaseException], ...]:
+    from pyproj.exceptions import CRSError, ProjError
+    from rasterio.errors import RasterioError
+    from rioxarray.exceptions import RioXarrayError
+    from shapely.errors import GEOSException
+
+    return (RasterioError, CRSError, ProjError, RioXarrayError, GEOSException, ValueError, ZeroDivisionError)
+
 
 def ingest_record(source: Source, record: SceneRecord, *, catalog: Any, data_dir: Path, aoi: Any = None, progress: Progress | None = None) -> bool:
-    """Fetch, verify and write one scene's ARD item. Returns False when the item was already current."""
+    """Fetch, verify and write one scene's ARD item. Returns False when the item was already current.
+
+    A refusal of the content (:class:`~base.errors.InvalidRequest`; GDAL/PROJ errors of a scene that cannot be read
+    become :class:`~ingest.readers.errors.UnsupportedProduct`) removes every file and folder this call created under
+    ``data_dir/raw/<source>`` (downloads, extractions) and the ARD step leaves nothing; an unavailable upstream keeps
+    the verified files and partial downloads, so a re-run resumes."""
     collection = record.collection or "local-imagery"
     if record.checksum is not None and is_current(catalog, collection, record.id, str(record.checksum), data_dir):
         log.info("%s/%s is current, not fetched again", collection, record.id)
         return False
-    fetched = source.fetch(record, Path(data_dir) / "raw" / source.kind, progress=progress)
-    scene = read_scene(fetched)
-    item = write_ard(scene, catalog=catalog, data_dir=Path(data_dir), aoi=aoi, source_checksum=fetched.checksum or None)
+    dest = Path(data_dir) / "raw" / source.kind
+    before = _entries(Path(data_dir), dest)
+    try:
+        try:
+            fetched = source.fetch(record, dest, progress=progress)
+            scene = read_scene(fetched)
+            item = write_ard(scene, catalog=catalog, data_dir=Path(data_dir), aoi=aoi, source_checksum=fetched.checksum or None)
+        except _unreadable_errors() as exc:
+            log.debug("%s: unreadable", record.id, exc_info=True)
+            raise UnsupportedProduct(f"{record.id} cannot be read (corrupt, truncated or not georeferenced usably): {str(exc)[:300]}") from None
+    except (InvalidRequest, NotFound):
+        _remove_new(Path(data_dir), dest, before)
+        raise
     mark_ingested(catalog, record, scene.collection, scene.id)
     return item is not None
+
+
+def _entries(data_dir: Path, dest: Path) -> tuple[set[Path], set[str]]:
+    """Which of the folders down to ``dest`` exist, and what ``dest`` holds (its names, and those of its ``.partial``)."""
+    chain = {d for d in (data_dir / "raw", dest) if d.exists()}
+    names = {p.name for p in dest.iterdir()} if dest.is_dir() else set()
+    return chain, names
+
+
+def _remove_new(data_dir: Path, dest: Path, before: tuple[set[Path], set[str]]) -> None:
+    chain, names = before
+    if dest.is_dir():
+        for p in dest.iterdir():
+            if p.name not in names:
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
+    for d in (dest, data_dir / "raw"):
+        if d not in chain:
+            with contextlib.suppress(OSError):
+                d.rmdir()
 
 
 def run_ingest(
@@ -64,13 +118,17 @@ def run_ingest(
 ) -> IngestReport:
     """Search ``source``, put the records in the catalog and, with ``download``, ingest each scene.
 
-    A scene that fails (download, checksum, reader) is reported and the others go on; hpgeo errors
-    of the *request* (bad area, bad interval) propagate before anything is written.
+    Every record of the search is built (and checked: safe ids and asset keys, http(s) hrefs) before anything is
+    written, so a hostile answer changes nothing. A hub's records are put in the catalog before their downloads (a
+    killed download leaves the record listed, to resume); a local source's only with their analysis-ready item
+    (:attr:`Source.list_before_fetch`). A scene that fails (download, checksum, reader) is reported and the others go
+    on; a record whose content was refused and that this run listed is removed again. Errors of the *request* (bad
+    area, bad interval) propagate before anything is written.
     """
-    from base.errors import HpgeoError
-
     report = IngestReport(records=list(source.search(area, interval, **filters)))
-    register_records(catalog, report.records)
+    listed_before = {r.id for r in report.records if catalog.has_item(RECORDS_COLLECTION, r.id)} if download else set()
+    if not download or source.list_before_fetch:
+        register_records(catalog, report.records)
     log.info("%s: %d scene record(s) listed", source.kind, len(report.records))
     if not download:
         return report
@@ -80,6 +138,9 @@ def run_ingest(
         except HpgeoError as exc:
             log.error("%s: %s", rec.id, exc)
             report.failed.append((rec.id, str(exc)))
+            report.errors.append(exc)
+            if isinstance(exc, (InvalidRequest, NotFound)) and rec.id not in listed_before and catalog.has_item(RECORDS_COLLECTION, rec.id):
+                catalog.delete_item(RECORDS_COLLECTION, rec.id)
             continue
         (report.ingested if done else report.current).append(rec.id)
     return report

@@ -19,8 +19,9 @@ from typing import Any, Callable, Iterator, Literal, Sequence
 
 from shapely.geometry import box, shape
 
+from base.paths import confine, safe_name
 from ingest.catalog.query import Interval
-from ingest.sources.base import Checksum, FetchedScene, Progress, SceneRecord, Source, as_geometry, as_interval, geojson, target_collection
+from ingest.sources.base import Checksum, FetchedScene, Progress, SceneRecord, Source, as_geometry, as_interval, geojson, remote_href, target_collection
 from ingest.sources.download import download, file_checksum
 from ingest.sources.errors import InvalidSourceQuery, SceneNotFound, SourceUnavailable
 from base.settings import Settings
@@ -59,44 +60,74 @@ def _data_asset(asset: dict[str, Any]) -> bool:
     return "data" in roles and str(asset.get("type", "")).startswith(_RASTER_TYPES)
 
 
-def record_from_item(item: dict[str, Any]) -> SceneRecord:
-    """A STAC item (dict) → SceneRecord. Asset hrefs are kept as the API gave them (unsigned)."""
-    p = item.get("properties", {})
+def record_from_item(item: dict[str, Any], base_url: str | None = None, asset_hosts: Sequence[str] | None = None) -> SceneRecord:
+    """A STAC item (dict) → SceneRecord. Asset hrefs are kept unsigned, made absolute (:func:`remote_href`: resolved
+    against the item's self link, else ``base_url``, the search URL); an href that is not http(s) (a local path,
+    ``file:``, ``/vsi…``) is dropped from the record with a warning: that asset, the thumbnail or the self link is not
+    recorded. An item whose id or a data asset key is not a safe file name is refused (:class:`base.paths.UnsafePath`)."""
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+        raise InvalidSourceQuery("STAC search returned an item without a string id")
+    iid = item["id"]
+    p = item.get("properties") or {}
+    if not isinstance(p, dict):
+        raise InvalidSourceQuery(f"STAC item {iid[:80]!r} has properties that are not an object")
     when = p.get("datetime") or p.get("start_datetime")
-    if not when:
-        raise InvalidSourceQuery(f"STAC item {item.get('id')!r} has no datetime")
-    geom = shape(item["geometry"]) if item.get("geometry") else box(*item["bbox"][:4]) if item.get("bbox") else None
+    if not when or not isinstance(when, str):
+        raise InvalidSourceQuery(f"STAC item {iid[:80]!r} has no datetime")
+    try:
+        geom = shape(item["geometry"]) if item.get("geometry") else box(*item["bbox"][:4]) if item.get("bbox") else None
+        when_dt = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise InvalidSourceQuery(f"STAC item {iid[:80]!r}: unreadable geometry or datetime: {exc}") from None
     if geom is None:
-        raise InvalidSourceQuery(f"STAC item {item.get('id')!r} has neither geometry nor bbox")
+        raise InvalidSourceQuery(f"STAC item {iid[:80]!r} has neither geometry nor bbox")
+    links = [l for l in item.get("links") or [] if isinstance(l, dict)]
+    raw_self = next((l.get("href") for l in links if l.get("rel") == "self"), None)
+    self_link = remote_href(raw_self, base_url, asset_hosts) if raw_self is not None else None
+    if raw_self is not None and self_link is None:
+        log.warning("STAC item %.80s: self link %.120r is not an http(s) URL: dropped", iid, raw_self)
+    base = self_link or base_url
+    all_assets = item.get("assets") or {}
+    if not isinstance(all_assets, dict):
+        raise InvalidSourceQuery(f"STAC item {iid[:80]!r} has assets that are not an object")
     assets: dict[str, dict[str, Any]] = {}
-    for key, a in (item.get("assets") or {}).items():
-        if not _data_asset(a):
+    for key, a in all_assets.items():
+        if not isinstance(a, dict) or not _data_asset(a):
             continue
-        entry = {"href": a["href"], "type": a.get("type"), "roles": a.get("roles", [])}
-        if "file:size" in a:
+        href = remote_href(a.get("href"), base, asset_hosts)
+        if href is None:
+            log.warning("STAC item %.80s: asset %.40r href %.120r is not an http(s) URL: dropped", iid, key, a.get("href"))
+            continue
+        entry = {"href": href, "type": a.get("type"), "roles": a.get("roles", [])}
+        if isinstance(a.get("file:size"), int) and a["file:size"] >= 0:
             entry["size"] = int(a["file:size"])
-        if a.get("file:checksum") and (c := decode_multihash(a["file:checksum"])):
+        if isinstance(a.get("file:checksum"), str) and (c := decode_multihash(a["file:checksum"])):
             entry["checksum"] = c
         assets[key] = entry
     sizes = [a.get("size") for a in assets.values()]
     ptype = p.get("product_type") or p.get("s2:product_type") or p.get("sar:product_type")
-    all_assets = item.get("assets") or {}
-    quick = next((all_assets[k]["href"] for k in ("thumbnail", "rendered_preview", "preview") if k in all_assets), None)
-    self_link = next((l["href"] for l in item.get("links", []) if l.get("rel") == "self"), None)
+    quick = None
+    for k in ("thumbnail", "rendered_preview", "preview"):
+        if isinstance(all_assets.get(k), dict):
+            quick = remote_href(all_assets[k].get("href"), base, asset_hosts)
+            if quick is None:
+                log.warning("STAC item %.80s: %s href %.120r is not an http(s) URL: dropped", iid, k, all_assets[k].get("href"))
+            break
     return SceneRecord(
-        id=item["id"],
-        title=p.get("title") or item["id"],
+        id=iid,
+        title=p.get("title") if isinstance(p.get("title"), str) else iid,
         source="stac",
-        platform=p.get("platform"),
-        product_type=ptype,
-        datetime=dt.datetime.fromisoformat(when.replace("Z", "+00:00")),
+        platform=p.get("platform") if isinstance(p.get("platform"), str) else None,
+        product_type=ptype if isinstance(ptype, str) else None,
+        datetime=when_dt,
         footprint=geom,
-        collection=target_collection(item.get("collection"), ptype),
-        cloud_cover=p.get("eo:cloud_cover"),
+        collection=target_collection(item.get("collection") if isinstance(item.get("collection"), str) else None,
+                                     ptype if isinstance(ptype, str) else None),
+        cloud_cover=p.get("eo:cloud_cover") if isinstance(p.get("eo:cloud_cover"), (int, float)) else None,
         size=sum(sizes) if sizes and all(s is not None for s in sizes) else None,  # type: ignore[arg-type]
         download_url=self_link,
         quicklook_url=quick,
-        remote_id=f"{item.get('collection')}/{item['id']}",
+        remote_id=f"{item.get('collection')}/{iid}",
         assets=assets,
         properties=dict(p),
     )
@@ -124,6 +155,7 @@ class StacSource(Source):
         headers: dict[str, str] | None = None,
         cloud_filter: Literal["filter", "query", "client"] = "filter",
         settings: Any = None,
+        asset_hosts: Sequence[str] | None = None,
     ):
         if not url.startswith(("http://", "https://")):
             raise InvalidSourceQuery(f"STAC API URL must be http(s): {url!r}")
@@ -131,6 +163,7 @@ class StacSource(Source):
         self.signer: Signer = signer or (lambda href: href)
         self.headers = headers or {}
         self.cloud_filter = cloud_filter
+        self.asset_hosts = None if asset_hosts is None else tuple(asset_hosts)  # None: any http(s) host
         self.settings = settings or Settings.defaults()
         self._client: Any = None
         self._session: Any = None
@@ -190,7 +223,7 @@ class StacSource(Source):
                 warnings.simplefilter("ignore", DoesNotConformTo)  # Earth Search answers CQL2 without declaring it
                 pages = self.client.search(**kw)
             for item in pages.items_as_dicts():
-                rec = record_from_item(item)
+                rec = record_from_item(item, pages.url, self.asset_hosts)
                 if max_cloud is not None and rec.cloud_cover is not None and rec.cloud_cover > max_cloud:
                     continue
                 yield rec
@@ -205,15 +238,21 @@ class StacSource(Source):
         missing = [k for k in keys if k not in record.assets]
         if missing or not keys:
             raise SceneNotFound(f"{record.id}: no raster data asset {missing or ''} to download")
-        root = Path(dest_dir) / record.id
+        root = confine(safe_name(record.id, "scene id"), dest_dir)
         self._session = self._session or requests.Session()
         s = self.settings
         paths, sums = [], []
         for key in keys:
             a = record.assets[key]
-            name = key + _suffix(a["href"], a.get("type"))
+            href = remote_href(a["href"], None)
+            if href is None:
+                raise InvalidSourceQuery(f"{record.id}: asset {key!r} href is not an http(s) URL")
+            dest = confine(Path(record.id) / (safe_name(key, "asset key") + _suffix(href, a.get("type"))), dest_dir)
+            signed = self.signer(href)
+            if remote_href(signed, None) is None:
+                raise InvalidSourceQuery(f"{record.id}: the signer returned a URL that is not http(s) for asset {key!r}")
             path = download(
-                self.signer(a["href"]), root / name, session=self._session, size=a.get("size"), checksum=a.get("checksum"),
+                signed, dest, session=self._session, size=a.get("size"), checksum=a.get("checksum"),
                 retries=s.download_retries, backoff=s.download_backoff, max_backoff=s.download_max_backoff,
                 timeout=s.download_timeout, chunk=s.download_chunk, progress=progress,
             )
@@ -223,10 +262,16 @@ class StacSource(Source):
         return FetchedScene(record=record, paths=tuple(paths), root=root, checksum=f"sha256:{digest}")
 
 
+_SUFFIXES = (".tif", ".tiff", ".jp2", ".h5", ".hdf", ".nc")
+
+
 def _suffix(href: str, mime: str | None) -> str:
+    """The downloaded file's extension: the href's, when it is a raster extension; else from the media type. (Never an
+    extension the server chooses freely: a ``.pth`` or ``.py`` file must not appear on disk.)"""
     from urllib.parse import urlsplit
 
     name = urlsplit(href).path.rsplit("/", 1)[-1]
-    if "." in name:
-        return "." + name.rsplit(".", 1)[-1].lower()
+    ext = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext in _SUFFIXES:
+        return ext
     return ".jp2" if mime and "jp2" in mime else ".tif"
