@@ -46,7 +46,7 @@ COMMANDS = ("ingest", "products", "demo")
 
 def env_for(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HPGEO_")}
-    env.update(HPGEO_DATA_DIR=str(data_dir), HPGEO_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
+    env.update(HPGEO_DATA_DIR=str(data_dir), HPGEO_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT), PYTHONFAULTHANDLER="1")
     return env
 
 
@@ -194,9 +194,17 @@ class Series:
 
 
 def _run(argv: list[str], data_dir: Path, timeout: float) -> tuple[int, float, str]:
+    """Run to completion; a run past ``timeout`` gets SIGABRT (faulthandler prints every thread's stack), rc -1."""
     t0 = time.monotonic()
-    p = subprocess.run(argv, env=env_for(data_dir), cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    return p.returncode, time.monotonic() - t0, p.stderr[-2000:]
+    p = subprocess.Popen(argv, env=env_for(data_dir), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _out, err = p.communicate(timeout=timeout)
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGABRT)
+        _out, err = p.communicate()
+        rc, err = -1, f"TIMEOUT after {timeout:.0f} s; stacks:\n{err[-6000:]}"
+    return rc, time.monotonic() - t0, err[-6000:]
 
 
 def trial(argv: list[str], data_dir: Path, kill_after: float, timeout: float) -> dict[str, Any]:
