@@ -43,7 +43,7 @@ from products.sar import otsu_threshold
 from products.shoreline_assets import VECTOR_ASSETS, DatedShoreline, ShorelineAnalysis, summary, write_vectors
 from products.shoreline_transects import chainages, change_statistics, make_transects, smooth_baseline
 from products.tide import TideError, WaterLevels, in_stage_window, read_water_levels, tide_correction, to_datetime64
-from products.waterline import WATERLINE_TILE, extract_waterline, kept_runs
+from products.waterline import WATERLINE_TILE, extract_waterline, kept_runs, metric_crs
 
 __all__ = [
     "ShorelineParams",
@@ -55,6 +55,7 @@ __all__ = [
     "extract_waterline",
     "analyse_shorelines",
     "rate_raster",
+    "working_crs",
     "CLOUD_SCL",
     "WATERLINE_TILE",
 ]
@@ -131,10 +132,13 @@ def analyse_shorelines(
     tides: WaterLevels | None = None,
     item_ids: Sequence[str] | None = None,
 ) -> ShorelineAnalysis:
-    """Run steps 2–6 of the method on dated water-index rasters of one grid (baseline in the grid's CRS)."""
+    """Run steps 2–6 of the method on dated water-index rasters of one grid.
+
+    Waterlines, baseline, transects and the analysis are in :func:`working_crs` of the grid (its own
+    CRS when projected in metres; the local UTM zone when geographic), so every metre parameter is in metres."""
     if len(times) != len(indices) or len(indices) < 2:
         raise InvalidInputs("shoreline: need two or more dated water-index images (times and images must pair up)")
-    crs = indices[0].rio.crs
+    crs = working_crs(indices[0])
     t64 = to_datetime64(times)
     masks = list(unusable) if unusable is not None else [None] * len(indices)
     shorelines: list[DatedShoreline] = []
@@ -146,7 +150,7 @@ def analyse_shorelines(
             continue
         geom = extract_waterline(
             idx, level, unusable=masks[i], cloud_buffer_m=params.cloud_buffer_m, min_length_m=params.min_length_m,
-            reference=baseline, max_dist_ref_m=params.max_dist_ref_m,
+            reference=baseline, max_dist_ref_m=params.max_dist_ref_m, out_crs=crs,
         )
         shorelines.append(DatedShoreline(t, geom, float(level), float(eta), item=_at(item_ids, i)))
     if baseline is None:
@@ -157,7 +161,7 @@ def analyse_shorelines(
         baseline = smooth_baseline(longest, params.baseline_smoothing_m)
         for s in shorelines:
             s.geometry = _near(s.geometry, baseline, params.max_dist_ref_m)
-    seaward = params.seaward if params.seaward != "auto" else _seaward_side(baseline, indices, params)
+    seaward = params.seaward if params.seaward != "auto" else _seaward_side(baseline, indices, params, crs)
     transects = make_transects(baseline, params.transect_spacing_m, params.transect_land_m, params.transect_sea_m, seaward)
     raw = chainages(transects, [s.geometry for s in shorelines], params.intersection)
     pos = raw.copy()
@@ -183,6 +187,15 @@ def analyse_shorelines(
     return ShorelineAnalysis(crs, shorelines, baseline, transects, raw, pos, stats, diag)
 
 
+def working_crs(index: xr.DataArray) -> Any:
+    """The CRS the shoreline analysis runs in: the grid's if projected in metres, else its local UTM zone."""
+    from rasterio.transform import array_bounds
+
+    ny, nx = index.shape[-2:]
+    w, s, e, n = array_bounds(ny, nx, index.rio.transform())
+    return metric_crs(index.rio.crs, (min(w, e), min(s, n), max(w, e), max(s, n)))
+
+
 def _at(seq: Sequence[str] | None, i: int) -> str | None:
     return seq[i] if seq is not None else None
 
@@ -195,13 +208,17 @@ def _near(geom: MultiLineString, ref: LineString, dist: float) -> MultiLineStrin
     return MultiLineString(pieces)
 
 
-def _seaward_side(baseline: LineString, indices: Sequence[xr.DataArray], p: ShorelineParams) -> Literal["left", "right"]:
-    """The side whose transect ends have the higher median water index (over all dates)."""
+def _seaward_side(baseline: LineString, indices: Sequence[xr.DataArray], p: ShorelineParams, crs: Any = None) -> Literal["left", "right"]:
+    """The side whose transect ends have the higher median water index (over all dates); ``baseline`` in ``crs``."""
+    from geo.crs import reproject_geometry
+
     trs = make_transects(baseline, p.transect_spacing_m, p.transect_land_m, p.transect_sea_m, "left")
     left_end = np.array([t.point_at(t.length) for t in trs])
     right_end = np.array([t.origin for t in trs])
     vals = {"left": [], "right": []}  # type: dict[str, list[float]]
     pts = np.concatenate([left_end, right_end])
+    if crs is not None and indices[0].rio.crs is not None and crs != indices[0].rio.crs:
+        pts = shapely.get_coordinates(reproject_geometry(shapely.multipoints(pts), crs, indices[0].rio.crs))
     n = len(left_end)
     for idx in indices:  # point samples only: a lazy index computes just the chunks under the transect ends
         v = np.asarray(idx.sel(x=xr.DataArray(pts[:, 0]), y=xr.DataArray(pts[:, 1]), method="nearest").values)
@@ -219,8 +236,11 @@ def rate_raster(analysis: ShorelineAnalysis, like: xr.DataArray, spacing_m: floa
     own from the transect cells that touch it, so no stage holds the whole grid."""
     import dask.array as da
 
+    from geo.crs import reproject_geometry
+
+    src = getattr(analysis, "crs", None) or like.rio.crs  # transects are in the analysis CRS (metres)
     shapes = [
-        (tr.line.buffer(spacing_m / 2.0, cap_style="flat"), float(st.lrr))
+        (reproject_geometry(tr.line.buffer(spacing_m / 2.0, cap_style="flat"), src, like.rio.crs), float(st.lrr))
         for tr, st in zip(analysis.transects, analysis.stats)
         if np.isfinite(st.lrr)
     ]
@@ -299,7 +319,7 @@ class Shoreline(Algorithm):
             masks.append(m)
         baseline = None
         if params.baseline_wgs84:
-            baseline = reproject_geometry(LineString(params.baseline_wgs84), WGS84, idx[0].rio.crs)
+            baseline = reproject_geometry(LineString(params.baseline_wgs84), WGS84, working_crs(idx[0]))
         tides = (inputs.get("tides") or {}).get("levels")
         ids = list(g.coords["item"].values) if "item" in g.coords else None
         analysis = analyse_shorelines(times, idx, params, unusable=masks, baseline=baseline, tides=tides, item_ids=ids)
