@@ -120,9 +120,12 @@ def optical_water(
             t, eta = index_otsu(idx, p.bin_width)
         for w in caught:
             warnings.warn(w.message, w.category, stacklevel=2)
+    warned = [str(w.message) for w in caught] if p.threshold is None else []
     water = idx > t
     cls = xr.where(ok, water.astype(np.uint8), NODATA).astype(np.uint8)
     diag = {"index": p.index, "threshold_index": round(float(t), 4), "bimodality_index": eta, "clear_fraction": round(frac, 4)}
+    if warned:
+        diag["threshold_warnings"] = warned
     return georef(cls, green), georef(idx, green), diag
 
 

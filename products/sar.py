@@ -14,7 +14,14 @@ from scipy import ndimage
 
 from products.errors import InsufficientCoverage, ThresholdUnreliable
 
-__all__ = ["db_to_linear", "linear_to_db", "lee_filter", "otsu_threshold", "histogram", "otsu_from_histogram"]
+__all__ = ["NoContrast", "TWO_VALUED", "db_to_linear", "linear_to_db", "lee_filter", "otsu_threshold", "histogram", "otsu_from_histogram"]
+
+
+TWO_VALUED = "two-valued histogram"  # the start of the warning (and diagnostic) for a binary input
+
+
+class NoContrast(InsufficientCoverage):
+    """A constant image (one non-empty histogram bin): no threshold exists."""
 
 
 def db_to_linear(db: xr.DataArray) -> xr.DataArray:
@@ -118,6 +125,13 @@ def otsu_threshold(
     counts, centres = histogram(x.clip(lo, hi - 1e-6), lo, hi, bin_width)
     if counts.sum() < min_pixels:
         raise InsufficientCoverage(f"only {int(counts.sum())} valid pixels (need {min_pixels}) for a threshold")
+    nz = np.flatnonzero(counts)
+    if len(nz) < 2:
+        raise NoContrast(f"constant image (all {int(counts.sum())} valid values in one {bin_width} bin at {centres[nz[0]]:.4g}): no threshold exists")
+    if len(nz) == 2:  # a binary input (e.g. a water mask): Otsu's split is any level between the two values
+        thr = float((centres[nz[0]] + centres[nz[1]]) / 2)
+        warnings.warn(f"{TWO_VALUED} ({centres[nz[0]]:.4g} and {centres[nz[1]]:.4g}, a binary mask?): threshold at their midpoint {thr:.4g}", ThresholdUnreliable, stacklevel=2)
+        return thr, 1.0
     thr, eta = otsu_from_histogram(counts, centres)
     if eta < min_eta:
         warnings.warn(f"weakly bimodal histogram (eta={eta:.2f} < {min_eta}); threshold {thr:.2f} dB may be unreliable", ThresholdUnreliable, stacklevel=2)
