@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
+from api.errors import error_responses
 from api.deps import BaseUrlDep, CatalogDep
 from geo.aoi import display_feature
 from geo.errors import AOINotFound
@@ -65,12 +66,22 @@ class _FeatureCache:
 _cache = _FeatureCache()
 
 
+class GeoJSONBytes(Response):
+    """GeoJSON already serialised (declared as ``application/geo+json`` in the OpenAPI document)."""
+
+    media_type = GEOJSON
+
+
+_GEOJSON_OK: dict[str, Any] = {"content": {GEOJSON: {"schema": {"type": "object", "required": ["type"]}}}}
+
+
 def _geojson(body: dict[str, Any]) -> Response:
     # json.dumps directly: FastAPI's encoder is slow on large coordinate arrays
-    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), media_type=GEOJSON)
+    return GeoJSONBytes(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
 
 
-@router.get("", summary="Areas of interest (built-in and imported) as a GeoJSON FeatureCollection")
+@router.get("", summary="Areas of interest (built-in and imported) as a GeoJSON FeatureCollection",
+            response_class=GeoJSONBytes, responses={200: _GEOJSON_OK, **error_responses(400, 422)})
 def list_aois(
     catalog: CatalogDep,
     base: BaseUrlDep,
@@ -93,7 +104,8 @@ def list_aois(
     )
 
 
-@router.get("/{aoi_id}", summary="One area of interest as a GeoJSON Feature (404 for an unknown id)")
+@router.get("/{aoi_id}", summary="One area of interest as a GeoJSON Feature (404 for an unknown id)",
+            response_class=GeoJSONBytes, responses={200: _GEOJSON_OK, **error_responses(400, 404, 422)})
 def get_aoi(
     catalog: CatalogDep,
     aoi_id: Annotated[str, Path(max_length=128)],
