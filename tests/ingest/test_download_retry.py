@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -16,12 +15,13 @@ from base.settings import Settings
 from ingest.sources.base import Checksum
 from ingest.sources.download import download, retry_after_seconds
 from ingest.sources.errors import DownloadFailed, SceneNotFound
+from tests.replay.loopback import Loopback
 
 BODY = b"hai phong " * 1000
 MD5 = Checksum("md5", hashlib.md5(BODY).hexdigest())
 
 
-class ScriptedServer:
+class ScriptedServer(Loopback):
     """Answers GET /f with the scripted (status, headers) responses first, then 200 with BODY; logs arrival times."""
 
     def __init__(self, script: list[tuple[int, dict[str, str]]]):
@@ -46,20 +46,15 @@ class ScriptedServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self._httpd.daemon_threads = True
+        self._handler = H
 
     def __enter__(self) -> "ScriptedServer":
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._serve(self._handler)
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/f"
+        return f"{self.origin}/f"
 
     def gaps(self) -> list[float]:
         return [b - a for a, b in zip(self.times, self.times[1:])]

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from ingest.catalog import Catalog, SearchQuery
 from ingest.sources.base import SceneRecord
 from ingest.sources.records import RECORDS_COLLECTION
 from ingest.sources.stac import record_from_item
+from tests.replay.loopback import Loopback
 
 PASSWD_VRT = """<VRTDataset rasterXSize="64" rasterYSize="16">
   <SRS>EPSG:32648</SRS><GeoTransform>600000, 10, 0, 2300000, 0, -10</GeoTransform>
@@ -38,7 +38,7 @@ PASSWD_VRT = """<VRTDataset rasterXSize="64" rasterYSize="16">
 TIFF = "image/tiff; application=geotiff"
 
 
-class HostileStac:
+class HostileStac(Loopback):
     """A minimal STAC API on 127.0.0.1: landing page (core + item-search), POST /search answering ``items`` in one
     page, and ``files`` (path → bytes) for GET. Every request is logged as (method, path)."""
 
@@ -77,18 +77,12 @@ class HostileStac:
                     return self._send(200, srv.files[self.path], "application/octet-stream")
                 self._send(404, b"{}")
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._serve(H)
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self.origin
 
 
 def item(iid: str, assets: dict[str, dict[str, Any]], links: list[dict[str, Any]] | None = None) -> dict[str, Any]:

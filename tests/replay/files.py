@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.replay.loopback import Loopback
 
 __all__ = ["FileServer"]
 
 
 @dataclass
-class FileServer:
+class FileServer(Loopback):
     """Serves ``files`` (path → bytes) on 127.0.0.1. Use as a context manager."""
 
     files: dict[str, bytes]
@@ -29,18 +30,12 @@ class FileServer:
     log: list[tuple[str, str, str | None]] = field(default_factory=list)  # (method, path, Range)
 
     def __enter__(self) -> "FileServer":
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._serve(self._handler())
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self.origin
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         srv = self
