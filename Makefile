@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test,postgres]"
+	$(BIN)/python -m pip install --quiet --no-deps "capparselib==0.6.6"  # pins lxml==4.6.3; its deps (lxml, python-dateutil) are ours
 	touch $(STAMP)
 
 install: $(STAMP)
