@@ -20,7 +20,7 @@ from simulator.hazards import HazardConfig, hazard_hash, simulate_hazards
 from simulator.scenes import SimConfig, read_simulated, scenario_hash, simulate
 from simulator.shoreline import TIDE_FILE, ShorelineSimConfig, simulate_shoreline
 
-__all__ = ["run_demo", "DemoReport", "demo_paths", "build_demo_hazards", "build_demo_shoreline", "build_demo_land", "product_built_from"]
+__all__ = ["run_demo", "DemoReport", "demo_paths", "build_demo_hazards", "build_demo_shoreline", "build_demo_land", "product_built_from", "evaluate_demo_alerts"]
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,14 @@ class DemoReport:
     scenes_skipped: list[str] = field(default_factory=list)
     products_built: list[str] = field(default_factory=list)
     products_skipped: list[str] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # CAP messages raised by this run (Exercise: simulated data)
 
     def summary(self) -> str:
         return (
             f"demo data in {self.data_dir} (SIMULATED scenes over Hải Phòng)\n"
             f"  scenes ingested: {len(self.scenes_written)} new, {len(self.scenes_skipped)} unchanged\n"
-            f"  products: {len(self.products_built)} built, {len(self.products_skipped)} unchanged"
+            f"  products: {len(self.products_built)} built, {len(self.products_skipped)} unchanged\n"
+            f"  alerts: {len(self.alerts)} CAP message(s) raised (status Exercise: simulated data)"
         )
 
 
@@ -102,7 +104,28 @@ def run_demo(force: bool = False, progress: Any = None, catalog: Any = None, set
     ld_built, ld_skipped = build_demo_land(ids, catalog=cat, data_dir=data_dir, force=force, scheduler=s.dask_scheduler)
     report.products_built += ld_built
     report.products_skipped += ld_skipped
+    report.alerts = evaluate_demo_alerts(cat, s)
     return report
+
+
+def evaluate_demo_alerts(catalog: Any, settings: Any) -> list[dict[str, Any]]:
+    """The alert step: evaluate the shipped rules on the newest item of every watched product collection.
+
+    Idempotent (an item already evaluated raises nothing); simulated items give ``status=Exercise``.
+    """
+    from alerts import DEFAULT_BASE_URL, AlertStore, evaluate_item, load_rules
+
+    rules = load_rules()
+    store = AlertStore.from_settings(settings)
+    out: list[dict[str, Any]] = []
+    try:
+        for coll in sorted({c for r in rules.rules for c in r.collections}):
+            for it in catalog.search(SearchQuery.build(collections=[coll], limit=1)):
+                out += evaluate_item(store, catalog, coll, it["id"], rules, data_dir=settings.resolved_data_dir,
+                                     base_url=(settings.public_url or DEFAULT_BASE_URL))
+    finally:
+        store.close()
+    return out
 
 
 def build_demo_hazards(

@@ -15,6 +15,7 @@ import sys
 import typer
 
 from base import __version__
+from hpgeo.cli import alerts as alerts_cmd
 from hpgeo.cli import aoi as aoi_cmd
 from hpgeo.cli import catalog as catalog_cmd
 from hpgeo.cli import ingest as ingest_cmd
@@ -27,7 +28,7 @@ from base.errors import Conflict, HpgeoError, InvalidRequest, NotFound, Upstream
 __all__ = ["app", "main", "WRITERS"]
 
 # top-level commands that write files under the data directory (or serve an API that does)
-WRITERS = frozenset({"demo", "serve", "ingest", "products", "aoi", "registry"})
+WRITERS = frozenset({"demo", "serve", "ingest", "products", "aoi", "registry", "alerts"})
 
 app = typer.Typer(
     name="hpgeo",
@@ -65,6 +66,7 @@ app.add_typer(aoi_cmd.app, name="aoi")
 app.add_typer(ingest_cmd.app, name="ingest")
 app.add_typer(products_cmd.app, name="products")
 app.add_typer(registry_cmd.app, name="registry")
+app.add_typer(alerts_cmd.app, name="alerts")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,119 @@
+"""Alerts: JSON (active, history, one message), CAP 1.2 XML per message, the Atom feed of active alerts,
+webhook subscriptions and manual cancel / on-demand evaluation (coordinator key; refusals audited)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path as PathParam, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerts import AlertStore, cancel_event, evaluate_item, load_rules
+from alerts.cap import MIME_CAP
+from alerts.feed import MIME_ATOM, atom_feed
+from alerts.models import utcnow
+from api.auth import PrincipalDep
+from api.deps import BaseUrlDep, CatalogDep, SettingsDep
+from api.errors import error_responses
+from api.validation import STRICT_QUERY
+from base.errors import Forbidden
+
+router = APIRouter(prefix="/alerts", tags=["Alerts"], dependencies=STRICT_QUERY)
+_lock = threading.Lock()
+IdP = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9._-]{1,200}$", description="CAP identifier of a message.")]
+
+
+class AdminOnly(Forbidden):
+    """Alert administration is reserved to the coordinator's key."""
+
+
+def _store(request: Request) -> AlertStore:
+    st = request.app.state
+    with _lock:
+        if getattr(st, "alerts", None) is None:
+            st.alerts = AlertStore.from_settings(st.settings)
+            st.alert_rules = load_rules()
+    return st.alerts
+
+
+def _admin(principal: Any) -> None:
+    if not principal.is_coordinator:
+        raise AdminOnly("managing alerts needs the coordinator's API key")
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2000, description="http(s) URL that receives each CAP message as a signed POST.")
+    secret: str | None = Field(None, min_length=16, max_length=128, description="HMAC secret (default: generated, shown once).")
+    filters: dict[str, Any] = Field(default_factory=dict, description="`rules`, `units` (codes), `status` (Actual/Exercise), `min_severity`.")
+
+
+@router.get("", summary="Alert messages (newest first): the active alerts or the whole history", responses=error_responses(400, 422))
+def list_alerts(request: Request,
+                active: Annotated[bool, Query(description="Only the newest message of each open alert.")] = True,
+                rule: Annotated[str | None, Query(max_length=64)] = None,
+                unit: Annotated[str | None, Query(max_length=16, description="Official unit code.")] = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+    return _store(request).messages(active=active, rule=rule, unit=unit, limit=limit)
+
+
+@router.get("/feed.atom", summary="Atom feed of the active alerts, each entry linking its CAP XML", response_class=Response,
+            responses={200: {"content": {MIME_ATOM: {}}}})
+def feed(request: Request, base: BaseUrlDep) -> Response:
+    store = _store(request)
+    msgs = store.messages(active=True)
+    updated = msgs[0]["sent"] if msgs else utcnow().isoformat()
+    return Response(atom_feed(msgs, base_url=base, sender=request.app.state.alert_rules.sender, updated=updated), media_type=MIME_ATOM)
+
+
+@router.get("/subscriptions", summary="Webhook subscriptions (coordinator key)", responses=error_responses(401, 403))
+def subscriptions(request: Request, principal: PrincipalDep) -> list[dict[str, Any]]:
+    _admin(principal)
+    return _store(request).subscriptions()
+
+
+@router.post("/subscriptions", status_code=201, summary="Add a webhook subscription (coordinator key; the secret is shown once)",
+             responses=error_responses(400, 401, 403, 413, 422))
+def subscribe(request: Request, body: SubscriptionIn, principal: PrincipalDep) -> dict[str, Any]:
+    _admin(principal)
+    return _store(request).subscribe(body.url, body.filters, principal, secret=body.secret)
+
+
+@router.delete("/subscriptions/{sid}", status_code=204, summary="Remove a webhook subscription (coordinator key)",
+               responses=error_responses(401, 403, 404))
+def unsubscribe(request: Request, sid: Annotated[str, PathParam(pattern=r"^[0-9a-f]{1,32}$")], principal: PrincipalDep) -> Response:
+    _admin(principal)
+    _store(request).unsubscribe(sid, principal)
+    return Response(status_code=204)
+
+
+@router.post("/evaluate/{collection}/{item}", summary="Evaluate the alert rules on a product item now (coordinator key)",
+             responses=error_responses(400, 401, 403, 404))
+def evaluate(request: Request, collection: str, item: str, catalog: CatalogDep, settings: SettingsDep, base: BaseUrlDep,
+             principal: PrincipalDep) -> list[dict[str, Any]]:
+    _admin(principal)
+    store = _store(request)
+    return evaluate_item(store, catalog, collection, item, request.app.state.alert_rules, data_dir=settings.resolved_data_dir, base_url=base)
+
+
+@router.get("/{identifier}.cap", summary="One message as CAP 1.2 XML", response_class=Response,
+            responses={200: {"content": {MIME_CAP: {}}}, **error_responses(404)})
+def cap(request: Request, identifier: IdP) -> Response:
+    return Response(_store(request).message_xml(identifier), media_type=MIME_CAP)
+
+
+@router.get("/{identifier}", summary="One message (JSON, with its CAP XML)", responses=error_responses(404))
+def message(request: Request, identifier: IdP) -> dict[str, Any]:
+    return _store(request).message(identifier)
+
+
+@router.post("/{identifier}/cancel", summary="Cancel the open alert of this message (coordinator key)",
+             responses=error_responses(400, 401, 403, 404))
+def cancel(request: Request, identifier: IdP, catalog: CatalogDep, settings: SettingsDep, base: BaseUrlDep,
+           principal: PrincipalDep) -> dict[str, Any]:
+    _admin(principal)
+    return cancel_event(_store(request), catalog, identifier, request.app.state.alert_rules, principal,
+                        data_dir=settings.resolved_data_dir, base_url=base)

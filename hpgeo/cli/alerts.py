@@ -1,0 +1,130 @@
+"""``hpgeo alerts``: evaluate the rules on product items, list / show / cancel alerts, manage webhook
+subscriptions and deliver the outbox (``deliver --loop`` runs as a service)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from base.errors import InvalidRequest
+from hpgeo.cli.common import console, open_catalog
+
+app = typer.Typer(help="Alerts: CAP 1.2 messages from product statistics, Atom feed, signed webhooks.", no_args_is_help=True)
+
+
+def _ctx(rules_file: Path | None = None, sender: str | None = None) -> tuple[Any, Any, Any, Any]:
+    from alerts import AlertStore, load_rules
+    from base.settings import get_settings
+
+    s = get_settings()
+    return s, open_catalog(), AlertStore.from_settings(s), load_rules(rules_file, sender=sender)
+
+
+def _base(s: Any) -> str:
+    from alerts import DEFAULT_BASE_URL
+
+    return (s.public_url or DEFAULT_BASE_URL).rstrip("/")
+
+
+def _print(msgs: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(msgs, ensure_ascii=False, indent=2))
+        return
+    t = Table("identifier", "type", "status", "severity", "unit", "headline", "sent")
+    for m in msgs:
+        t.add_row(m["identifier"], m["msgType"], m["status"], m["severity"], f"{m['unit_name']} ({m['unit_code']})", m["headline_vi"], m["sent"])
+    console.print(t)
+
+
+@app.command()
+def evaluate(
+    items: list[str] = typer.Argument(None, help="COLLECTION/ITEM to evaluate (default: the newest item of every collection a rule watches)."),
+    rules_file: Optional[Path] = typer.Option(None, "--rules", help="Rules YAML (default: the shipped alerts/rules.yaml)."),
+    sender: Optional[str] = typer.Option(None, "--sender", help="CAP sender (default: the rules file's)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Evaluate the rules; prints the messages raised (none when nothing changed: evaluation is idempotent)."""
+    from alerts import evaluate_item
+    from ingest.catalog import SearchQuery
+
+    s, cat, store, rules = _ctx(rules_file, sender)
+    targets: list[tuple[str, str]] = []
+    for spec in items or []:
+        if "/" not in spec:
+            raise InvalidRequest(f"items are COLLECTION/ITEM, got {spec!r}")
+        c, i = spec.split("/", 1)
+        targets.append((c, i))
+    if not items:
+        for c in sorted({c for r in rules.rules for c in r.collections} & set(cat.collection_kinds())):
+            found = list(cat.search(SearchQuery.build(collections=[c], limit=1)))
+            targets += [(c, it["id"]) for it in found[:1]]
+    out: list[dict[str, Any]] = []
+    for c, i in targets:
+        out += evaluate_item(store, cat, c, i, rules, data_dir=s.resolved_data_dir, base_url=_base(s))
+    _print(out, as_json)
+    if not as_json:
+        console.print(f"{len(out)} message(s) from {len(targets)} item(s)")
+
+
+@app.command("list")
+def list_(history: bool = typer.Option(False, "--history", help="Every message, not only the active alerts."),
+          as_json: bool = typer.Option(False, "--json")) -> None:
+    """Active alerts (or the whole history)."""
+    _, _, store, _ = _ctx()
+    _print(store.messages(active=not history), as_json)
+
+
+@app.command()
+def show(identifier: str, xml: bool = typer.Option(False, "--xml", help="Print the CAP XML.")) -> None:
+    """One message (JSON, or its CAP XML)."""
+    _, _, store, _ = _ctx()
+    m = store.message(identifier)
+    typer.echo(m["xml"] if xml else json.dumps({k: v for k, v in m.items() if k != "xml"}, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def cancel(identifier: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Cancel the open alert of message IDENTIFIER (a CAP Cancel referencing it; audited)."""
+    from alerts import cancel_event
+    from registry.auth import CLI_PRINCIPAL
+
+    s, cat, store, rules = _ctx()
+    _print([cancel_event(store, cat, identifier, rules, CLI_PRINCIPAL, data_dir=s.resolved_data_dir, base_url=_base(s))], as_json)
+
+
+@app.command()
+def subscribe(url: str, rule: list[str] = typer.Option(None, "--rule"), unit: list[str] = typer.Option(None, "--unit", help="Official unit code."),
+              min_severity: Optional[str] = typer.Option(None, "--min-severity"), secret: Optional[str] = typer.Option(None, "--secret"),
+              remove: bool = typer.Option(False, "--remove", help="URL is a subscription id to remove.")) -> None:
+    """Add a webhook subscription (prints its secret once), or remove one with --remove ID."""
+    from registry.auth import CLI_PRINCIPAL
+
+    _, _, store, _ = _ctx()
+    if remove:
+        store.unsubscribe(url, CLI_PRINCIPAL)
+        console.print(f"removed {url}")
+        return
+    filters: dict[str, Any] = {k: v for k, v in (("rules", rule), ("units", unit)) if v}
+    if min_severity:
+        filters["min_severity"] = min_severity
+    typer.echo(json.dumps(store.subscribe(url, filters, CLI_PRINCIPAL, secret=secret), indent=2))
+
+
+@app.command()
+def deliver(loop: bool = typer.Option(False, "--loop", help="Keep delivering (a service); else one pass."),
+            every: float = typer.Option(1.0, "--every", min=0.01, help="Idle sleep of --loop (s)."),
+            max_attempts: int = typer.Option(8, "--max-attempts", min=1), backoff: float = typer.Option(2.0, "--backoff", min=0.0),
+            timeout: float = typer.Option(10.0, "--timeout", min=0.1), lease: float = typer.Option(60.0, "--lease", min=0.1)) -> None:
+    """POST the pending outbox rows to their webhooks (signed, retried with backoff, dead-lettered)."""
+    from alerts.delivery import DeliveryPolicy, deliver_due, deliver_loop
+
+    _, _, store, _ = _ctx()
+    policy = DeliveryPolicy(max_attempts=max_attempts, backoff=backoff, timeout=timeout, lease=lease)
+    if loop:
+        deliver_loop(store, policy, every=every)
+        return
+    console.print(deliver_due(store, policy))
