@@ -34,7 +34,7 @@ def class_area(raster: str | Path, classes: Iterable[int], within: BaseGeometry)
         scale = max(1.0, max(ds.width, ds.height) / _MAX_READ)
         h, w = max(1, int(ds.height / scale)), max(1, int(ds.width / scale))
         data = ds.read(1, out_shape=(h, w), resampling=Resampling.nearest)
-        transform = ds.transform * Affine.scale(ds.width / w, ds.height / h)
+        transform = ds.transform @ Affine.scale(ds.width / w, ds.height / h)
         crs = ds.crs
     mask = np.isin(data, list(classes))
     if not mask.any():
