@@ -23,7 +23,7 @@ from rio_tiler.errors import TileOutsideBounds
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import get_registry
-from base.errors import Conflict, Forbidden, HpgeoError, InvalidRequest, NotFound, Unauthorized, UpstreamUnavailable
+from base.errors import Conflict, Forbidden, HpgeoError, InvalidRequest, NotFound, TooLarge, Unauthorized, UpstreamUnavailable
 from base.text import printable
 
 __all__ = [
@@ -39,6 +39,7 @@ STATUS_BY_CATEGORY: tuple[tuple[type[Exception], int], ...] = (
     (NotFound, 404),
     (TileOutsideBounds, 404),
     (Conflict, 409),
+    (TooLarge, 413),
     (InvalidRequest, 400),
     (UpstreamUnavailable, 502),
     (HpgeoError, 500),
@@ -50,7 +51,8 @@ DESCRIPTIONS = {
     403: "The API key is valid but may not do this.",
     404: "Not found.",
     409: "Conflicts with the current state.",
-    413: "The request body is larger than HPGEO_MAX_BODY_BYTES, or a geometry has too many vertices.",
+    413: "The request body is larger than HPGEO_MAX_BODY_BYTES, a geometry has too many vertices, or an export would be "
+    "larger than HPGEO_MAX_EXPORT_BYTES.",
     422: "A parameter or the body does not have the declared type or range.",
     502: "An upstream service did not answer usefully.",
 }

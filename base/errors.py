@@ -48,4 +48,8 @@ class Forbidden(HpgeoError):
     """Valid credentials that do not allow this action (HTTP 403)."""
 
 
-__all__ += ["Unauthorized", "Forbidden"]
+class TooLarge(InvalidRequest):
+    """The request would need more than a configured limit (HTTP 413), refused before the work starts."""
+
+
+__all__ += ["Unauthorized", "Forbidden", "TooLarge"]

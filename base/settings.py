@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_search_limit: int = Field(1000, description="Largest page size accepted by /stac/search.")
     max_body_bytes: int = Field(1 << 20, gt=0, description="Largest request body the API reads (bytes); larger: 413.")
     max_geometry_vertices: int = Field(10_000, gt=0, description="Most vertices of a search geometry (`intersects`).")
+    max_export_bytes: int = Field(1 << 30, gt=0, description="Largest export (estimated from the window and data type "
+                                  "before any pixel is read); larger: 413.")
     viewer_assets: Literal["local", "cdn"] = Field(
         "local", description="Serve Leaflet from this server (works offline) or from the CDN folium uses."
     )
