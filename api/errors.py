@@ -155,7 +155,8 @@ def add_exception_handlers(app: FastAPI) -> None:
         first = issues[0] if issues else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(x) for x in first["loc"])
         body = error_body("RequestValidationError", f"{where}: {first['msg']}" if where else first["msg"]) | {"errors": issues}
-        return SafeJSONResponse(status_code=422, content=body)
+        stac = request.url.path == "/stac" or request.url.path.startswith("/stac/")  # the STAC API asks for 400
+        return SafeJSONResponse(status_code=400 if stac else 422, content=body)
 
     async def http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         names = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}
