@@ -1,29 +1,36 @@
-"""API keys with roles, for the registry's write endpoints and product builds.
+"""API keys with roles: who may export, write and administer.
 
 Send the key in the ``X-API-Key`` header. Keys are made with ``hpgeo registry keys create --agency ID
-[--coordinator]``; only their hashes are stored. Missing or bad keys give 401, a valid key that may not
-make the change gives 403 (see :mod:`registry.auth` for the rules). Both are recorded in the audit trail
-(``GET /registry/audit``) with the route, the method, the key id (never the key) and the reason.
+--role viewer|analyst|editor|admin``; only their hashes are stored. Roles are ordered viewer < analyst
+< editor < admin (see :mod:`registry.auth`): published layers are public to read, exports need
+analyst, writes need editor (an agency's own tasks and reports), administration (rules,
+subscriptions, keys, the audit trail) needs admin. A route declares what it needs with
+``Depends(require_role("editor"))`` (or the aliases :data:`AnalystDep`, :data:`EditorDep`,
+:data:`AdminDep`). Missing or bad keys give 401, a valid key below the role, or a key of an agency
+that ceased to exist (merged away in 2025), 403. Both are recorded in the audit trail (``GET
+/registry/audit``) with the route, the method, the key id (never the key) and the reason.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Annotated
+from typing import Annotated, Callable
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from registry import Principal, Registry
-from registry.errors import InvalidApiKey
+from registry.auth import ADMIN, ANALYST, EDITOR, ROLES, VIEWER
+from registry.errors import InvalidApiKey, NotAllowed
 
-__all__ = ["get_registry", "RegistryDep", "current_principal", "PrincipalDep", "API_KEY_HEADER"]
+__all__ = ["get_registry", "RegistryDep", "current_principal", "PrincipalDep", "API_KEY_HEADER", "require_role",
+           "RoleTooLow", "AgencyDissolved", "ViewerDep", "AnalystDep", "EditorDep", "AdminDep", "ROLE_OF"]
 
 API_KEY_HEADER = APIKeyHeader(
     name="X-API-Key",
     auto_error=False,
-    description="Registry API key (`hpg_<id>_<secret>`): an agency key edits its own tasks and reports, "
-    "the coordinator's key (Department of Science and Technology) edits all.",
+    description="API key (`hpg_<id>_<secret>`) with a role: viewer < analyst (exports) < editor (its agency's "
+    "tasks and reports) < admin (the coordinator, Department of Science and Technology: everything).",
 )
 _lock = threading.Lock()
 
@@ -64,3 +71,41 @@ def current_principal(request: Request, registry: RegistryDep,
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+class RoleTooLow(NotAllowed):
+    """The key's role does not include the role the route needs."""
+
+
+class AgencyDissolved(NotAllowed):
+    """The key belongs to an agency that ceased to exist (merged away in the 2025 reorganisation)."""
+
+
+ROLE_OF = "hpgeo_role"  # attribute set on require_role's dependencies: the role they require (for the docs and tests)
+
+
+def require_role(role: str) -> Callable[..., Principal]:
+    """A FastAPI dependency that yields the request's :class:`Principal` if its key has ``role`` (or a
+    higher one) and its agency still exists; else it raises :class:`InvalidApiKey` (401: no, malformed,
+    unknown or revoked key), :class:`RoleTooLow` or :class:`AgencyDissolved` (403). Every refusal is
+    written to the audit trail by the API's error handler (key id, never the key)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of: {', '.join(ROLES)}")
+
+    def dependency(request: Request, principal: PrincipalDep) -> Principal:
+        if not principal.allows(role):
+            raise RoleTooLow(f"this needs a key with role {role} (or higher); this key's role is {principal.role}")
+        if principal.dissolved_on():
+            raise AgencyDissolved(f"agency {principal.agency_id} ceased to exist on {principal.agency_end}; its keys can no "
+                                  "longer be used (ask for a key of its successor)")
+        return principal
+
+    dependency.__name__ = f"require_{role}"
+    setattr(dependency, ROLE_OF, role)
+    return dependency
+
+
+ViewerDep = Annotated[Principal, Depends(require_role(VIEWER))]
+AnalystDep = Annotated[Principal, Depends(require_role(ANALYST))]
+EditorDep = Annotated[Principal, Depends(require_role(EDITOR))]
+AdminDep = Annotated[Principal, Depends(require_role(ADMIN))]

@@ -189,7 +189,7 @@ class ApiKeyRow(Base):
     id: Mapped[str] = mapped_column(String(16), primary_key=True)  # public key id (the key's prefix)
     key_hash: Mapped[str] = mapped_column(String(128))
     agency_id: Mapped[str] = mapped_column(String(32), ForeignKey("registry_agencies.id"))
-    role: Mapped[str] = mapped_column(String(16))  # coordinator | agency
+    role: Mapped[str] = mapped_column(String(16))  # viewer | analyst | editor | admin (migration r0002)
     label: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from base.db import Database, make_engine
 from registry import calendar as cal
-from registry.auth import AGENCY, CLI_PRINCIPAL, COORDINATOR, Principal, hash_key, keys_match, new_key, parse_key_id
+from registry.auth import ADMIN, CLI_PRINCIPAL, EDITOR, ROLES, Principal, hash_key, keys_match, new_key, normalise_role, parse_key_id
 from registry.errors import (
     AgencyNotFound,
     InvalidApiKey,
@@ -226,6 +226,7 @@ class Registry(Database):
                 "references": t.extra.get("references", []),
                 "related": t.extra.get("related", []),
                 "tags": t.extra.get("tags", []),
+                "gaps": t.extra.get("gaps", []),
                 "history": [status_dict(h) for h in history],
                 "indicators": [indicator_dict(s, i, year) for i in inds],
             })
@@ -319,6 +320,7 @@ class Registry(Database):
             plan_id = t.plan_id
         self.check_year(plan_id, year)
         target = f"{task_id}/status/{year}"
+        self._check_writer(principal, "task.status", target, {"status": status, "progress": progress, "note": note})
         if not self.can_edit(principal, task_id):
             self._deny(principal, "task.status", target, f"agency {principal.agency_id} does not lead task {task_id}",
                        {"status": status, "progress": progress, "note": note})
@@ -354,6 +356,7 @@ class Registry(Database):
             self.agency(agency_id)  # 404 for unknown agencies
             raise InvalidRegistryInput(f"{agency_id} does not report on plan {plan_id} for {year}; reporting agencies: {', '.join(agencies)}")
         target = f"{plan_id}/reports/{agency_id}/{year}"
+        self._check_writer(principal, "report.submit", target)
         if not principal.is_coordinator and principal.agency_id != agency_id:
             self._deny(principal, "report.submit", target, f"agency {principal.agency_id} cannot submit the report of {agency_id}")
         inds = {}
@@ -409,18 +412,27 @@ class Registry(Database):
         return False
 
     # -- keys -----------------------------------------------------------------------------------
-    def create_key(self, agency_id: str, coordinator: bool = False, label: str = "", principal: Principal = CLI_PRINCIPAL) -> tuple[str, str]:
-        """Create a key; returns ``(key_id, key)``. The key is not stored, only its hash."""
+    def create_key(self, agency_id: str, coordinator: bool = False, label: str = "", principal: Principal = CLI_PRINCIPAL,
+                   role: str | None = None) -> tuple[str, str]:
+        """Create a key of ``role`` (viewer, analyst, editor, admin; default editor, or admin with
+        ``coordinator=True``) for ``agency_id``; returns ``(key_id, key)``. The key is not stored, only its hash.
+        Admin keys belong to the plan's coordinator only; agencies that ceased to exist get no new keys."""
+        role = normalise_role(role) if role is not None else (ADMIN if coordinator else EDITOR)
+        if role not in ROLES:
+            raise InvalidRegistryInput(f"unknown role {role!r}; one of: {', '.join(ROLES)}")
         with self.session() as s:
             a = s.get(AgencyRow, agency_id)
             if a is None:
                 raise AgencyNotFound(f"no agency {agency_id!r}; see `hpgeo registry agencies`")
-            if coordinator and not a.coordinator:
-                raise InvalidRegistryInput(f"{agency_id} is not the plan's coordinator; coordinator keys belong to "
+            if role == ADMIN and not a.coordinator:
+                raise InvalidRegistryInput(f"{agency_id} is not the plan's coordinator; admin (coordinator) keys belong to "
                                            f"{', '.join(s.scalars(select(AgencyRow.id).where(AgencyRow.coordinator)))}")
+            end = _agency_end(a)
+            if end is not None and dt.date.today() >= end:
+                raise InvalidRegistryInput(f"{agency_id} ceased to exist on {end.isoformat()} (succeeded by {a.successor_id}); "
+                                           f"create the key for {a.successor_id}")
             check_text(label, "key label", max_len=MAX_SHORT)
             key_id, key = new_key()
-            role = COORDINATOR if coordinator else AGENCY
             s.add(ApiKeyRow(id=key_id, key_hash=hash_key(key), agency_id=agency_id, role=role, label=label))
             s.add(self._audit(principal, "key.create", f"keys/{key_id}", "applied", {"after": {"agency": agency_id, "role": role, "label": label}}))
         return key_id, key
@@ -436,7 +448,7 @@ class Registry(Database):
     def keys(self) -> list[dict[str, Any]]:
         with self.session() as s:
             return [
-                {"id": k.id, "agency": k.agency_id, "role": k.role, "label": k.label, "created_at": k.created_at.isoformat(),
+                {"id": k.id, "agency": k.agency_id, "role": normalise_role(k.role), "label": k.label, "created_at": k.created_at.isoformat(),
                  "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
                 for k in s.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at))
             ]
@@ -454,7 +466,7 @@ class Registry(Database):
                 raise InvalidApiKey("unknown API key")
             if row.revoked_at is not None:
                 raise InvalidApiKey("this API key was revoked")
-            return Principal(row.id, row.agency_id, row.role)
+            return Principal(row.id, row.agency_id, normalise_role(row.role), agency_end=_agency_end(s.get(AgencyRow, row.agency_id)))
 
     def key_owner(self, key: str | None) -> Principal:
         """Who a refused key claims to be, for the audit: its id and agency when the id is known, else
@@ -466,7 +478,7 @@ class Registry(Database):
             return Principal("malformed", None, "none")
         with self.session() as s:
             row = s.get(ApiKeyRow, key_id)
-        return Principal(key_id, row.agency_id if row else None, row.role if row else "unknown")
+        return Principal(key_id, row.agency_id if row else None, normalise_role(row.role) if row else "unknown")
 
     # -- helpers --------------------------------------------------------------------------------
     def check_year(self, plan_id: str, year: int) -> None:
@@ -485,6 +497,14 @@ class Registry(Database):
         return AuditRow(at=utcnow(), actor=principal.actor, actor_agency=principal.agency_id, actor_role=principal.role,
                         action=action, target=target[:160], outcome=outcome, detail=detail)
 
+    def _check_writer(self, principal: Principal, action: str, target: str, attempted: dict[str, Any] | None = None) -> None:
+        """Deny (403, audited) a write by a key below editor, or by a key of an agency that no longer exists."""
+        if not principal.allows(EDITOR):
+            self._deny(principal, action, target, f"a {principal.role} key cannot change the registry (needs editor)", attempted)
+        if principal.dissolved_on():
+            self._deny(principal, action, target, f"agency {principal.agency_id} ceased to exist on {principal.agency_end}; "
+                       "its keys can no longer change anything (use a key of its successor)", attempted)
+
     def _deny(self, principal: Principal, action: str, target: str, reason: str, attempted: dict[str, Any] | None = None) -> None:
         """Record a refused change (own transaction) and raise :class:`NotAllowed` (403), marked as audited."""
         with self.session() as s:
@@ -502,3 +522,10 @@ class Registry(Database):
         with self.session() as s:
             s.add(AuditRow(at=utcnow(), actor=principal.actor[:64], actor_agency=principal.agency_id, actor_role=principal.role[:16],
                            action=action, target=route[:160], outcome="denied", detail=detail))
+
+
+def _agency_end(a: AgencyRow | None) -> dt.date | None:
+    """The day an agency ceased to exist: when its successor took over (None: it still exists)."""
+    if a is None or not a.successor_id:
+        return None
+    return a.successor_from

@@ -59,7 +59,7 @@ def test_agency_key_cannot_change_another_agencys_task_and_coordinator_can(clien
     assert client.get(f"/registry/tasks/{V41}", params={"year": 2026}).json()["status"] == "completed"
     # both attempts on V.4.1 are in the audit history: who, when, what
     audit = client.get("/registry/audit", params={"task": V41}, headers=coord).json()
-    assert [(a["actor_agency"], a["actor_role"], a["outcome"]) for a in audit] == [("SKHCN", "coordinator", "applied"), ("SNNMT", "agency", "denied")]
+    assert [(a["actor_agency"], a["actor_role"], a["outcome"]) for a in audit] == [("SKHCN", "admin", "applied"), ("SNNMT", "editor", "denied")]
     assert audit[0]["detail"]["after"]["status"] == "completed" and audit[0]["detail"]["before"] is None
     assert audit[1]["detail"]["attempted"]["status"] == "completed"
     assert all(a["at"] and a["target"] == f"{V41}/status/2026" for a in audit)
@@ -107,7 +107,7 @@ def test_reminders_need_the_coordinator_and_show_in_the_calendar(client, reg):
 def test_consolidated_downloads_open(client):
     d = client.get("/registry/consolidated/2026.docx")
     assert d.status_code == 200
-    rows = docx.Document(io.BytesIO(d.content)).tables[0].rows
+    rows = next(t for t in docx.Document(io.BytesIO(d.content)).tables if t.rows[0].cells[0].text == "Cơ quan").rows
     assert len(rows) == 11
     x = client.get("/registry/consolidated/2026.xlsx")
     assert openpyxl.load_workbook(io.BytesIO(x.content))["Tong hop"].max_row == 13

@@ -12,7 +12,7 @@ def test_keys_create_prints_the_key_once_and_stores_only_its_hash(reg, capsys):
     key = capsys.readouterr().out.strip().splitlines()[-1]
     assert key.startswith("hpg_")
     p = reg.authenticate(key)
-    assert (p.agency_id, p.role) == ("SGDDT", "agency")
+    assert (p.agency_id, p.role) == ("SGDDT", "editor")
     with reg.engine.connect() as conn:
         stored = [tuple(r) for r in conn.exec_driver_sql("select id, key_hash from registry_api_keys")]
     assert len(stored) == 1 and stored[0][1] != key and key not in stored[0][1]
