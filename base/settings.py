@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     viewer_assets: Literal["local", "cdn"] = Field(
         "local", description="Serve Leaflet from this server (works offline) or from the CDN folium uses."
     )
+    basemap_url: str | None = Field(
+        None, description="XYZ template of another base map, e.g. the city's tile server or "
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png (default: hpgeo's own offline land/sea base map)."
+    )
+    basemap_attribution: str = Field("", description="Attribution shown for basemap_url (e.g. © OpenStreetMap contributors).")
+    basemap_cache: Path | None = Field(None, description="Directory of the base map's derived land mask (default ~/.cache/hpgeo).")
     dask_scheduler: str | None = Field(
         None, description="Address of a dask.distributed scheduler; default: dask's local threaded scheduler."
     )
