@@ -4,7 +4,8 @@
 * ``alert_messages``: every CAP message sent (the XML as sent), with its references.
 * ``alert_evaluations``: which (rule, unit, item) were evaluated, so re-evaluating a pass changes nothing.
 * ``alert_subscriptions``: webhooks (URL, secret, filters).
-* ``alert_outbox``: one row per (message, subscription), written in the message's transaction.
+* ``alert_outbox``: one row per (message, subscription), written in the message's transaction; claimed
+  with a lease and a claim token before each POST (:mod:`alerts.delivery`).
 """
 
 from __future__ import annotations
@@ -113,3 +114,9 @@ class OutboxRow(Base):
     lease_until: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    #: set (committed) when a deliverer claims the row, before its POST; cleared when the outcome is recorded.
+    #: A row whose lease expired with a token still set was in flight when its deliverer died.
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    #: sends whose outcome was never recorded (deliverer killed or lease lost mid-POST)
+    unconfirmed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

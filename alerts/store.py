@@ -158,7 +158,7 @@ class AlertStore(Database):
             if state:
                 q = q.where(OutboxRow.state == state)
             return [{"id": o.id, "message": o.message_id, "subscription": o.subscription_id, "state": o.state, "attempts": o.attempts,
-                     "last_error": o.last_error} for o in s.scalars(q.order_by(OutboxRow.id))]
+                     "last_error": o.last_error, "unconfirmed": o.unconfirmed} for o in s.scalars(q.order_by(OutboxRow.id))]
 
 
 def audit_row(principal: Any, action: str, target: str, detail: dict[str, Any]) -> Any:

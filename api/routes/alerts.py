@@ -1,8 +1,15 @@
 """Alerts: JSON (active, history, one message), CAP 1.2 XML per message, the Atom feed of active alerts,
-webhook subscriptions and manual cancel / on-demand evaluation (coordinator key; refusals audited)."""
+webhook subscriptions and manual cancel / on-demand evaluation (coordinator key; refusals audited).
+
+The router's lifespan runs the in-process webhook deliverer (:class:`alerts.delivery.Deliverer`) unless
+``HPGEO_ALERTS_DELIVER=false``; :func:`evaluate_built` is what the product build routes call on every
+item they build."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import threading
 from typing import Annotated, Any
 
@@ -20,7 +27,26 @@ from api.errors import error_responses
 from api.validation import STRICT_QUERY
 from base.errors import Forbidden
 
-router = APIRouter(prefix="/alerts", tags=["Alerts"], dependencies=STRICT_QUERY)
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Any) -> Any:
+    """Start the in-process webhook deliverer with the app, stop it (after its POST in flight) with the app."""
+    from alerts.config import AlertSettings
+    from alerts.delivery import Deliverer
+
+    cfg = AlertSettings()
+    deliverer = Deliverer(app.state.settings.catalog_url, cfg.policy(), every=cfg.deliver_every).start() if cfg.deliver else None
+    app.state.alert_deliverer = deliverer
+    try:
+        yield
+    finally:
+        if deliverer is not None:
+            await asyncio.to_thread(deliverer.stop)
+
+
+router = APIRouter(prefix="/alerts", tags=["Alerts"], dependencies=STRICT_QUERY, lifespan=_lifespan)
 _lock = threading.Lock()
 IdP = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9._-]{1,200}$", description="CAP identifier of a message.")]
 
@@ -36,6 +62,20 @@ def _store(request: Request) -> AlertStore:
             st.alerts = AlertStore.from_settings(st.settings)
             st.alert_rules = load_rules()
     return st.alerts
+
+
+def evaluate_built(request: Request, collection: str, item_id: str, base_url: str) -> dict[str, Any]:
+    """Evaluate the alert rules on an item just built: ``{"evaluated": true, "messages": [ids]}``, or on any
+    failure ``{"evaluated": false, "error": …}`` logged at ERROR with its traceback — the built item stays."""
+    try:
+        store = _store(request)
+        st = request.app.state
+        msgs = evaluate_item(store, st.catalog, collection, item_id, st.alert_rules, data_dir=st.settings.resolved_data_dir, base_url=base_url)
+        return {"evaluated": True, "messages": [m["identifier"] for m in msgs]}
+    except Exception as exc:  # noqa: BLE001 - the item is built; the failure is reported, not raised
+        log.exception("ALERT EVALUATION FAILED for %s/%s (the item is built and kept; evaluate it again with "
+                      "POST /alerts/evaluate/%s/%s): %s", collection, item_id, collection, item_id, exc)
+        return {"evaluated": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
 
 
 def _admin(principal: Any) -> None:

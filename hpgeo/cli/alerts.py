@@ -119,11 +119,17 @@ def deliver(loop: bool = typer.Option(False, "--loop", help="Keep delivering (a 
             every: float = typer.Option(1.0, "--every", min=0.01, help="Idle sleep of --loop (s)."),
             max_attempts: int = typer.Option(8, "--max-attempts", min=1), backoff: float = typer.Option(2.0, "--backoff", min=0.0),
             timeout: float = typer.Option(10.0, "--timeout", min=0.1), lease: float = typer.Option(60.0, "--lease", min=0.1)) -> None:
-    """POST the pending outbox rows to their webhooks (signed, retried with backoff, dead-lettered)."""
+    """POST the pending outbox rows to their webhooks (signed, retried with backoff, dead-lettered).
+
+    Any number of deliverers (this, and `hpgeo serve` unless HPGEO_ALERTS_DELIVER=false) may run on one
+    database: each outbox row is claimed by exactly one."""
     from alerts.delivery import DeliveryPolicy, deliver_due, deliver_loop
 
+    try:
+        policy = DeliveryPolicy(max_attempts=max_attempts, backoff=backoff, timeout=timeout, lease=lease)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
     _, _, store, _ = _ctx()
-    policy = DeliveryPolicy(max_attempts=max_attempts, backoff=backoff, timeout=timeout, lease=lease)
     if loop:
         deliver_loop(store, policy, every=every)
         return

@@ -28,13 +28,20 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(None, "--port", help="Port (default HPGEO_PORT, 8000)."),
         workers: int = typer.Option(1, "--workers", min=1, help="API worker processes (they are stateless)."),
         reload: bool = typer.Option(False, "--reload", help="Reload on code changes (development)."),
+        deliver: bool = typer.Option(None, "--deliver/--no-deliver", help="Run the alert webhook deliverer in each worker "
+                                     "(default HPGEO_ALERTS_DELIVER, true). With several workers, --no-deliver and one "
+                                     "`hpgeo alerts deliver --loop`."),
     ) -> None:
-        """Serve the viewer (/viewer), the STAC API (/stac), tiles and the docs (/docs)."""
+        """Serve the viewer (/viewer), the STAC API (/stac), tiles and the docs (/docs); deliver the alert webhooks."""
+        import os
+
         import uvicorn
 
         from base.settings import get_settings
 
         s = get_settings()
         h, p = host or s.host, port or s.port
+        if deliver is not None:  # the workers read it (alerts.config.AlertSettings)
+            os.environ["HPGEO_ALERTS_DELIVER"] = "true" if deliver else "false"
         console.print(f"hpgeo: viewer http://{h}:{p}/viewer · STAC http://{h}:{p}/stac · docs http://{h}:{p}/docs")
         uvicorn.run("api.main:create_app", factory=True, host=h, port=p, workers=workers, reload=reload, log_level="info")
