@@ -3,7 +3,9 @@
 
 A statistics unit (an AOI) is matched to an official unit by its code (AOI id or a ``code``-like
 property) or by its normalised Vietnamese name; built-in AOIs (no official boundaries imported) stand
-for the whole city and carry the city's code.
+for the whole city and carry the city's code — except the islands, which lie wholly in a special zone
+(đặc khu) and name it: Cát Bà and Cát Hải islands → Đặc khu Cát Hải (11914), Bạch Long Vĩ island →
+Đặc khu Bạch Long Vĩ (11948).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["OfficialUnit", "CITY_CODE", "city", "wards", "by_code", "match_aoi", "normalise_name", "GEOCODE_NAME"]
+__all__ = ["OfficialUnit", "BUILTIN_UNITS", "CITY_CODE", "city", "wards", "by_code", "match_aoi", "normalise_name", "GEOCODE_NAME"]
 
 #: The CAP ``<geocode>`` value name of the official administrative code.
 GEOCODE_NAME = "VN-ADMIN-CODE"
 CITY_CODE = "31"
+#: built-in AOIs that lie inside one official unit (ids of geo/data/haiphong_aois.geojson → official code)
+BUILTIN_UNITS = {"cat-ba": "11914", "cat-hai": "11914", "bach-long-vi": "11948"}
 _PREFIX = re.compile(r"^(thành phố|phường|xã|đặc khu|thị trấn)\s+", re.IGNORECASE)
 _CODE_KEYS = ("code", "ma", "ma_xa", "maxa", "ward_code", "admin_code", "ma_dvhc")
 # old-style ("hoà", "thuỷ") and new-style ("hòa", "thủy") tone placement: compare in one style
@@ -73,9 +77,11 @@ def by_code(code: str) -> OfficialUnit | None:
 
 
 def match_aoi(aoi_id: str, name: str, properties: dict[str, Any] | None = None, *, builtin: bool = False) -> OfficialUnit:
-    """The official unit an AOI stands for: by code, else by name; a built-in or unmatched AOI gives the city."""
+    """The official unit an AOI stands for: by code, else by name; a built-in AOI gives its special zone
+    (:data:`BUILTIN_UNITS`) or the city, an unmatched one the city."""
     if builtin:
-        return city()
+        code = BUILTIN_UNITS.get(aoi_id)
+        return (by_code(code) if code else None) or city()
     props = properties or {}
     for cand in [aoi_id, *(props.get(k) for k in _CODE_KEYS)]:
         if cand is not None and re.fullmatch(r"\d{1,6}", str(cand).strip()):
