@@ -1,5 +1,5 @@
 """Alerts: JSON (active, history, one message), CAP 1.2 XML per message, the Atom feed of active alerts,
-webhook subscriptions and manual cancel / on-demand evaluation (coordinator key; refusals audited).
+webhook subscriptions and manual cancel / on-demand evaluation (admin key, see api.auth.require_role; refusals audited).
 
 The router's lifespan runs the in-process webhook deliverer (:class:`alerts.delivery.Deliverer`) unless
 ``HPGEO_ALERTS_DELIVER=false``; :func:`evaluate_built` is what the product build routes call on every
@@ -21,11 +21,10 @@ from alerts import AlertStore, cancel_event, evaluate_item, load_rules
 from alerts.cap import MIME_CAP
 from alerts.feed import MIME_ATOM, atom_feed
 from alerts.models import utcnow
-from api.auth import PrincipalDep
+from api.auth import AdminDep
 from api.deps import BaseUrlDep, CatalogDep, SettingsDep
 from api.errors import error_responses
 from api.validation import STRICT_QUERY
-from base.errors import Forbidden
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +50,6 @@ _lock = threading.Lock()
 IdP = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9._-]{1,200}$", description="CAP identifier of a message.")]
 
 
-class AdminOnly(Forbidden):
-    """Alert administration is reserved to the coordinator's key."""
-
-
 def _store(request: Request) -> AlertStore:
     st = request.app.state
     with _lock:
@@ -76,11 +71,6 @@ def evaluate_built(request: Request, collection: str, item_id: str, base_url: st
         log.exception("ALERT EVALUATION FAILED for %s/%s (the item is built and kept; evaluate it again with "
                       "POST /alerts/evaluate/%s/%s): %s", collection, item_id, collection, item_id, exc)
         return {"evaluated": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
-
-
-def _admin(principal: Any) -> None:
-    if not principal.is_coordinator:
-        raise AdminOnly("managing alerts needs the coordinator's API key")
 
 
 class SubscriptionIn(BaseModel):
@@ -109,32 +99,28 @@ def feed(request: Request, base: BaseUrlDep) -> Response:
     return Response(atom_feed(msgs, base_url=base, sender=request.app.state.alert_rules.sender, updated=updated), media_type=MIME_ATOM)
 
 
-@router.get("/subscriptions", summary="Webhook subscriptions (coordinator key)", responses=error_responses(401, 403))
-def subscriptions(request: Request, principal: PrincipalDep) -> list[dict[str, Any]]:
-    _admin(principal)
+@router.get("/subscriptions", summary="Webhook subscriptions (admin key)", responses=error_responses(401, 403))
+def subscriptions(request: Request, principal: AdminDep) -> list[dict[str, Any]]:
     return _store(request).subscriptions()
 
 
-@router.post("/subscriptions", status_code=201, summary="Add a webhook subscription (coordinator key; the secret is shown once)",
+@router.post("/subscriptions", status_code=201, summary="Add a webhook subscription (admin key; the secret is shown once)",
              responses=error_responses(400, 401, 403, 413, 422))
-def subscribe(request: Request, body: SubscriptionIn, principal: PrincipalDep) -> dict[str, Any]:
-    _admin(principal)
+def subscribe(request: Request, body: SubscriptionIn, principal: AdminDep) -> dict[str, Any]:
     return _store(request).subscribe(body.url, body.filters, principal, secret=body.secret)
 
 
-@router.delete("/subscriptions/{sid}", status_code=204, summary="Remove a webhook subscription (coordinator key)",
+@router.delete("/subscriptions/{sid}", status_code=204, summary="Remove a webhook subscription (admin key)",
                responses=error_responses(401, 403, 404))
-def unsubscribe(request: Request, sid: Annotated[str, PathParam(pattern=r"^[0-9a-f]{1,32}$")], principal: PrincipalDep) -> Response:
-    _admin(principal)
+def unsubscribe(request: Request, sid: Annotated[str, PathParam(pattern=r"^[0-9a-f]{1,32}$")], principal: AdminDep) -> Response:
     _store(request).unsubscribe(sid, principal)
     return Response(status_code=204)
 
 
-@router.post("/evaluate/{collection}/{item}", summary="Evaluate the alert rules on a product item now (coordinator key)",
+@router.post("/evaluate/{collection}/{item}", summary="Evaluate the alert rules on a product item now (admin key)",
              responses=error_responses(400, 401, 403, 404))
 def evaluate(request: Request, collection: str, item: str, catalog: CatalogDep, settings: SettingsDep, base: BaseUrlDep,
-             principal: PrincipalDep) -> list[dict[str, Any]]:
-    _admin(principal)
+             principal: AdminDep) -> list[dict[str, Any]]:
     store = _store(request)
     return evaluate_item(store, catalog, collection, item, request.app.state.alert_rules, data_dir=settings.resolved_data_dir, base_url=base)
 
@@ -150,10 +136,9 @@ def message(request: Request, identifier: IdP) -> dict[str, Any]:
     return _store(request).message(identifier)
 
 
-@router.post("/{identifier}/cancel", summary="Cancel the open alert of this message (coordinator key)",
+@router.post("/{identifier}/cancel", summary="Cancel the open alert of this message (admin key)",
              responses=error_responses(400, 401, 403, 404))
 def cancel(request: Request, identifier: IdP, catalog: CatalogDep, settings: SettingsDep, base: BaseUrlDep,
-           principal: PrincipalDep) -> dict[str, Any]:
-    _admin(principal)
+           principal: AdminDep) -> dict[str, Any]:
     return cancel_event(_store(request), catalog, identifier, request.app.state.alert_rules, principal,
                         data_dir=settings.resolved_data_dir, base_url=base)
