@@ -108,11 +108,24 @@ def item_zonal_stats(
     data_dir: Path,
     units: UnitsKind | list[AOI] = "imported",
     store: bool = True,
+    unit_set: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Statistics of every raster asset of a product item per unit, stored as the item's time-series rows."""
+    """Statistics of every raster asset of a product item per unit, stored as the item's time-series rows.
+
+    The rows are stored under a unit set: ``units`` itself when it is ``aoi`` or ``imported``, else
+    ``unit_set`` (required to store an explicit list of units). Another set's rows of the item are kept.
+    """
     from shapely.geometry import shape
 
     from products.registry import get
+    from products.stats_models import check_unit_set
+
+    if isinstance(units, list):
+        if store and unit_set is None:
+            raise InvalidInputs("storing statistics over an explicit list of units needs a unit_set name")
+    elif unit_set is not None and unit_set != units:
+        raise InvalidInputs(f"units {units!r} are stored as unit set {units!r}, not {unit_set!r}")
+    set_name = check_unit_set((unit_set or "list") if isinstance(units, list) else units)
 
     item = catalog.get_item(collection_id, item_id)
     prov = item["properties"].get("hpgeo:provenance")
@@ -129,7 +142,7 @@ def item_zonal_stats(
         path = resolve_href(item["assets"][spec.asset]["href"], Path(data_dir))
         classes = {k: v for k, v in spec.classes.items() if k != spec.nodata} if spec.categorical else None
         for r in zonal_stats(path, unit_list, classes=classes, nodata=spec.nodata):
-            rows.append(r | {"asset": spec.asset, "datetime": when})
+            rows.append(r | {"asset": spec.asset, "datetime": when, "unit_set": set_name})
     if store:
-        store_stats(catalog, collection_id, item_id, rows)
+        store_stats(catalog, collection_id, item_id, rows, unit_set=set_name)
     return rows

@@ -114,7 +114,7 @@ def _grid() -> list[dict]:
 
 # --- PostgreSQL-only behaviour ------------------------------------------------------------------------
 def test_migration_adds_a_postgis_geom_column_that_stays_in_sync(cat):
-    assert _scalar(cat, "SELECT version_num FROM alembic_version_catalog") == "0003"
+    assert _scalar(cat, "SELECT version_num FROM alembic_version_catalog") == "0004"
     assert _scalar(cat, "SELECT srid FROM geometry_columns WHERE f_table_name = 'items' AND f_geometry_column = 'geom'") == 4326
     assert _scalar(cat, "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_items_geom'").endswith("USING gist (geom)")
     it = _item(1, 1)
@@ -180,7 +180,7 @@ def test_without_postgis_the_catalog_migrates_and_filters_in_python(pg_database,
         c = Catalog.open(url)
     try:
         assert "PostGIS not available" in caplog.text
-        assert _scalar(c, "SELECT version_num FROM alembic_version_catalog") == "0003"
+        assert _scalar(c, "SELECT version_num FROM alembic_version_catalog") == "0004"
         assert _scalar(c, "SELECT count(*) FROM pg_extension WHERE extname = 'postgis'") == 0
         assert not c.spatial_sql
         c.put_collection({"id": "c1", "type": "Collection", "title": "one"})
@@ -203,7 +203,7 @@ def test_catalog_and_registry_share_one_database_with_their_own_histories(settin
         cfg.set_main_option("script_location", "registry:migrations")
         head = ScriptDirectory.from_config(cfg).get_current_head()
         assert _scalar(cat, "SELECT version_num FROM alembic_version_registry") == head
-        assert _scalar(cat, "SELECT version_num FROM alembic_version_catalog") == "0003"
+        assert _scalar(cat, "SELECT version_num FROM alembic_version_catalog") == "0004"
         assert reg.engine.url.database == cat.engine.url.database and cat.engine.dialect.name == "postgresql"
     finally:
         cat.close()
