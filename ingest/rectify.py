@@ -14,6 +14,15 @@ Conventions:
 * Residuals are reported per GCP in pixels (from the inverse transform) and in map units (from
   the forward one); RMS is sqrt(mean(dcol² + drow²)). A fit whose pixel RMS exceeds ``max_rms``
   is rejected with :class:`InconsistentGCPs` naming the GCP with the largest residual.
+* A least-squares fit's own residuals flatter it (with exactly (N+1)(N+2)/2 GCPs an order-N polynomial
+  passes through every GCP: RMS 0 whatever the true error). So *leave-one-out* residuals are always
+  reported too (each GCP predicted by the fit to the others, for every method) with their RMS, in the
+  result and in the COG's tags. When the GCPs leave no spare point (leave-one-out impossible) or when
+  the leave-one-out RMS exceeds ``max_rms`` (the order is too high for these GCPs), a
+  :class:`~ingest.readers.errors.FewSpareGCPs` warning says so; fewer GCPs than the order's unknowns
+  are refused (:class:`TooFewGCPs`, exit 2 in the CLI). The COG's tags: ``HPGEO_RECTIFY_METHOD``,
+  ``HPGEO_RMS_PIXELS``/``_MAP``, ``HPGEO_LOO_RMS_PIXELS``/``_MAP``, ``HPGEO_SPARE_GCPS``,
+  ``HPGEO_GCP_RESIDUALS`` (JSON per GCP) and ``HPGEO_RECTIFY_WARNINGS``.
 * The pixels are warped by GDAL (``SRC_METHOD=GCP_POLYNOMIAL``/``MAX_GCP_ORDER=N`` or ``GCP_TPS``), chunk by chunk,
   from a VRT carrying the GCPs: the same models as :func:`fit` (least squares is invariant to the
   normalisation, and so is the thin-plate spline), so the residuals describe the warp that was done, to
@@ -49,13 +58,14 @@ from ingest.readers.errors import (
     MalformedGCPFile,
     NonFiniteGCPs,
     ProductNotFound,
+    FewSpareGCPs,
     TooFewGCPs,
     UnknownRectifyMethod,
 )
 from ingest.readers.geotiff import existing_file, safe_band_names
 
 __all__ = ["GCP", "Residual", "RectifyResult", "METHODS", "read_gcps", "min_gcps", "validate_gcps", "fit", "rectify",
-           "gdal_method_options", "warp_with_gcps"]
+           "residuals_json", "gdal_method_options", "warp_with_gcps"]
 
 Method = Literal["polynomial1", "polynomial2", "polynomial3", "tps"]
 METHODS: tuple[str, ...] = ("polynomial1", "polynomial2", "polynomial3", "tps")
@@ -98,6 +108,13 @@ class RectifyResult:
     rms_map: float
     grid: Grid | None = None
     path: Path | None = None
+    #: leave-one-out residuals (GCP predicted by the fit to the others; NaN where the others cannot
+    #: determine the fit); None when the GCPs leave no spare point
+    loo_residuals: list[Residual] | None = None
+    loo_rms_pixels: float | None = None
+    loo_rms_map: float | None = None
+    spare_gcps: int = 0  # GCPs beyond the unknowns of the transform (its degrees of freedom)
+    warnings: list[str] = field(default_factory=list)
     forward: Any = field(default=None, repr=False)  # (col, row) → (x, y) in crs
     inverse: Any = field(default=None, repr=False)  # (x, y) → (col, row)
 
@@ -249,32 +266,73 @@ def _make(method: str, src: np.ndarray, dst: np.ndarray) -> Any:
     return _TPS(src, dst) if method == "tps" else _Poly(src, dst, int(method[-1]))
 
 
-def fit(gcps: list[GCP], method: str, *, crs: Any = PROCESSING_CRS) -> RectifyResult:
-    """Fit forward and inverse transforms; residuals per GCP (leave-one-out for ``tps``).
+def fit(gcps: list[GCP], method: str, *, crs: Any = PROCESSING_CRS, max_rms: float = 5.0) -> RectifyResult:
+    """Fit forward and inverse transforms; residuals per GCP (leave-one-out for ``tps``) and leave-one-out
+    residuals for every method; :class:`FewSpareGCPs` warnings (also in ``.warnings``) when the GCPs leave
+    no spare point or the leave-one-out RMS exceeds ``max_rms``.
 
     ``gcps`` must already be in ``crs`` (see :func:`rectify` for reprojection).
     """
     px, xy = _px(gcps), _xy(gcps)
     fwd, inv = _make(method, px, xy), _make(method, xy, px)
+    unknowns = 3 if method == "tps" else min_gcps(method)  # tps: its affine part
+    spare = len(gcps) - unknowns
+    loo_px, loo_xy, undetermined = _leave_one_out(method, px, xy) if spare > 0 else (None, None, [])
     if method == "tps":
-        pred_px, pred_xy = np.empty_like(px), np.empty_like(xy)
-        for i in range(len(gcps)):
-            keep = np.arange(len(gcps)) != i
-            pred_px[i] = _make(method, xy[keep], px[keep])(xy[i : i + 1])[0]
-            pred_xy[i] = _make(method, px[keep], xy[keep])(px[i : i + 1])[0]
+        pred_px, pred_xy = loo_px, loo_xy  # exact at every GCP: its residuals are the leave-one-out ones
     else:
         pred_px, pred_xy = inv(xy), fwd(px)
-    dpx, dxy = pred_px - px, pred_xy - xy
-    res = [Residual(g.id, *map(float, dpx[i]), *map(float, dxy[i])) for i, g in enumerate(gcps)]
-    return RectifyResult(
-        method=method,
-        crs=norm_crs(crs),
-        residuals=res,
-        rms_pixels=float(np.sqrt(np.mean(np.sum(dpx**2, axis=1)))),
-        rms_map=float(np.sqrt(np.mean(np.sum(dxy**2, axis=1)))),
-        forward=fwd,
-        inverse=inv,
-    )
+    res = _residuals(gcps, pred_px - px, pred_xy - xy)
+    out = RectifyResult(method=method, crs=norm_crs(crs), residuals=res, rms_pixels=_rms(pred_px - px), rms_map=_rms(pred_xy - xy),
+                        forward=fwd, inverse=inv, spare_gcps=spare)
+    if loo_px is None:
+        out.warnings.append(
+            f"{method} has {unknowns} unknowns per axis and the {len(gcps)} GCPs leave no spare point: the fit passes through "
+            f"every GCP, so its RMS ({out.rms_pixels:.3f} px) says nothing about its accuracy and no leave-one-out check is "
+            f"possible; add GCPs (at least {unknowns + 1}, better {2 * unknowns}) or lower the order")
+    else:
+        out.loo_residuals = _residuals(gcps, loo_px - px, loo_xy - xy)
+        ok = ~np.isnan(loo_px[:, 0])
+        if ok.any():
+            out.loo_rms_pixels, out.loo_rms_map = _rms((loo_px - px)[ok]), _rms((loo_xy - xy)[ok])
+        if undetermined:
+            out.warnings.append(
+                f"{method}: without GCP(s) {', '.join(gcps[i].id for i in undetermined)} the others do not determine the fit, so their "
+                "leave-one-out residual is undefined; add GCPs near them")
+        if out.loo_rms_pixels is not None and out.loo_rms_pixels > max_rms:
+            w = max((r for r in out.loo_residuals if math.isfinite(r.pixels)), key=lambda r: r.pixels)
+            out.warnings.append(
+                f"{method}: leave-one-out RMS is {out.loo_rms_pixels:.2f} px (> {max_rms:g} px) while the fit's RMS is "
+                f"{out.rms_pixels:.2f} px: with {spare} spare GCP(s) the order is too high for these GCPs or GCP {w.id} "
+                f"is wrong (predicted {w.pixels:.2f} px off by the others); add GCPs or lower the order")
+    for msg in out.warnings:
+        warnings.warn(FewSpareGCPs(msg), stacklevel=2)
+    return out
+
+
+def _rms(d: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.sum(np.asarray(d) ** 2, axis=1))))
+
+
+def _residuals(gcps: list[GCP], dpx: np.ndarray, dxy: np.ndarray) -> list[Residual]:
+    return [Residual(g.id, *map(float, dpx[i]), *map(float, dxy[i])) for i, g in enumerate(gcps)]
+
+
+def _leave_one_out(method: str, px: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Each GCP predicted (pixel from map, map from pixel) by the fit to all the others; NaN where they are too few."""
+    n = len(px)
+    pred_px, pred_xy = np.full_like(px, np.nan), np.full_like(xy, np.nan)
+    undetermined: list[int] = []
+    for i in range(n):
+        keep = np.arange(n) != i
+        if method != "tps":
+            order = int(method[-1])
+            if any(np.linalg.matrix_rank(_design(_normalise(p[keep])[0], order)) < (order + 1) * (order + 2) // 2 for p in (px, xy)):
+                undetermined.append(i)
+                continue
+        pred_px[i] = _make(method, xy[keep], px[keep])(xy[i : i + 1])[0]
+        pred_xy[i] = _make(method, px[keep], xy[keep])(px[i : i + 1])[0]
+    return pred_px, pred_xy, undetermined
 
 
 # -- the whole step ---------------------------------------------------------------------------
@@ -313,7 +371,7 @@ def rectify(
             names = safe_band_names(ds.descriptions)
     validate_gcps(gcps, shape, method)
     gcps = _to_crs(gcps, norm_crs(gcp_crs), norm_crs(crs))
-    result = fit(gcps, method, crs=crs)
+    result = fit(gcps, method, crs=crs, max_rms=max_rms)
     if result.rms_pixels > max_rms:
         w = result.worst
         raise InconsistentGCPs(
@@ -324,8 +382,13 @@ def rectify(
         return result
     grid = _output_grid(result, shape, resolution)
     nodata = float("nan") if np.dtype(dtype).kind == "f" else 0
-    tags = {"hpgeo:rectify_method": method, "hpgeo:rms_pixels": f"{result.rms_pixels:.3f}",
-            "hpgeo:rms_map": f"{result.rms_map:.3f}", "hpgeo:gcps": len(gcps), "hpgeo:source": p.name}
+    # GDAL reads "a:b=c" as the item "a" (':' separates names from values too): tag names use '_' only
+    tags = {"HPGEO_RECTIFY_METHOD": method, "HPGEO_RMS_PIXELS": f"{result.rms_pixels:.3f}",
+            "HPGEO_RMS_MAP": f"{result.rms_map:.3f}", "HPGEO_GCPS": len(gcps), "HPGEO_SOURCE": p.name,
+            "HPGEO_SPARE_GCPS": result.spare_gcps, "HPGEO_LOO_RMS_PIXELS": _fmt(result.loo_rms_pixels),
+            "HPGEO_LOO_RMS_MAP": _fmt(result.loo_rms_map), "HPGEO_GCP_RESIDUALS": residuals_json(result)}
+    if result.warnings:
+        tags["HPGEO_RECTIFY_WARNINGS"] = " | ".join(result.warnings)
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{dst.name}.", dir=dst.parent) as tmp:
@@ -337,6 +400,26 @@ def rectify(
             result.path = dataarray_to_cog(dst, da, nodata=nodata, band_names=names, tags=tags)
     result.grid = grid
     return result
+
+
+def _fmt(v: float | None) -> str:
+    return "none" if v is None else f"{v:.3f}"
+
+
+def residuals_json(result: RectifyResult) -> str:
+    """Per-GCP residuals as JSON (the COG tag ``HPGEO_GCP_RESIDUALS``): fit and leave-one-out, pixels and map units.
+
+    ``loo_px``/``loo_map`` are null when the GCPs leave no spare point or the others cannot determine the fit."""
+    import json
+
+    loo = {r.id: r for r in result.loo_residuals or []}
+
+    def num(v: float) -> float | None:
+        return round(v, 4) if math.isfinite(v) else None
+
+    return json.dumps([{"id": r.id, "px": num(r.pixels), "map": num(r.map_units),
+                        "loo_px": num(loo[r.id].pixels) if r.id in loo else None,
+                        "loo_map": num(loo[r.id].map_units) if r.id in loo else None} for r in result.residuals])
 
 
 def gdal_method_options(method: str) -> dict[str, str]:

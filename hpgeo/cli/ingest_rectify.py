@@ -27,21 +27,34 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(False, "--dry-run", help="Fit and report residuals only; write nothing."),
     ) -> None:
         """Fit a transform to the GCPs, print per-GCP residuals and RMS, warp the scan to a COG."""
+        import warnings
+
+        from ingest.readers.errors import FewSpareGCPs
         from ingest.rectify import read_gcps, rectify
 
         points, gcp_crs = read_gcps(gcps, default_crs=crs)
         dst = None if dry_run else (out or scan.with_name(f"{scan.stem}_rectified.tif"))
-        res = rectify(scan, points, dst, method=method, gcp_crs=gcp_crs, crs=crs, resolution=resolution, max_rms=max_rms)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FewSpareGCPs)  # printed below from res.warnings
+            res = rectify(scan, points, dst, method=method, gcp_crs=gcp_crs, crs=crs, resolution=resolution, max_rms=max_rms)
         unit = res.crs.linear_units or "units"
-        table = Table(title=f"GCP residuals ({res.method}, {len(points)} GCPs; leave-one-out for tps)")
-        for col in ("GCP", "dcol px", "drow px", "|d| px", f"dx {unit}", f"dy {unit}", f"|d| {unit}"):
+        table = Table(title=f"GCP residuals ({res.method}, {len(points)} GCPs, {res.spare_gcps} spare; fit, then leave-one-out)")
+        for col in ("GCP", "dcol px", "drow px", "|d| px", f"dx {unit}", f"dy {unit}", f"|d| {unit}", "LOO px", f"LOO {unit}"):
             table.add_column(col, justify="right")
         worst = res.worst.id
+        loo = {r.id: r for r in res.loo_residuals or []}
         for r in res.residuals:
             style = "bold yellow" if r.id == worst else None
+            lo = loo.get(r.id)
             table.add_row(r.id, f"{r.dcol:.3f}", f"{r.drow:.3f}", f"{r.pixels:.3f}", f"{r.dx:.3f}", f"{r.dy:.3f}",
-                          f"{r.map_units:.3f}", style=style)
+                          f"{r.map_units:.3f}", f"{lo.pixels:.3f}" if lo else "-", f"{lo.map_units:.3f}" if lo else "-", style=style)
         console.print(table)
         console.print(f"RMS: [bold]{res.rms_pixels:.3f} px[/], {res.rms_map:.3f} {unit} (max {max_rms:g} px)")
+        if res.loo_rms_pixels is not None:
+            console.print(f"leave-one-out RMS: [bold]{res.loo_rms_pixels:.3f} px[/], {res.loo_rms_map:.3f} {unit}")
+        else:
+            console.print("leave-one-out RMS: not available (no spare GCP)")
+        for w in res.warnings:
+            console.print(f"[bold yellow]warning:[/] {w}")
         if res.path is not None and res.grid is not None:
             console.print(f"wrote {res.path} ({res.grid})")

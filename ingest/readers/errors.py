@@ -14,6 +14,7 @@ __all__ = [
     "UnknownBand",
     "GCPError",
     "TooFewGCPs",
+    "FewSpareGCPs",
     "CollinearGCPs",
     "DuplicateGCPs",
     "NonFiniteGCPs",
@@ -93,6 +94,10 @@ class GCPOutsideImage(GCPError):
 
 class InconsistentGCPs(GCPError):
     """The fit's RMS residual exceeds the tolerance: at least one GCP is wrong."""
+
+
+class FewSpareGCPs(HpgeoWarning):
+    """The GCPs leave no (or too few) spare points to check the fit: its RMS says nothing about accuracy."""
 
 
 class UnknownRectifyMethod(GCPError):
