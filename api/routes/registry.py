@@ -1,9 +1,10 @@
 """``/registry/…``: the plan's tasks, agencies, yearly status, reports, the reporting calendar, the
 consolidated annual report, the audit trail and the registry page of the viewer.
 
-Reads are public; changes need an API key (``X-API-Key``): an agency's key changes only its own
-tasks and reports, the coordinator's key changes everything. Every change and every refused
-attempt is in ``GET /registry/audit``.
+Reads are public; changes need an API key (``X-API-Key``, see :mod:`api.auth`): an editor key of an
+agency changes only its own tasks and reports, the coordinator's admin key changes everything and
+alone records reminders and reads the audit trail. Every change and every refused attempt is in
+``GET /registry/audit``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fastapi import APIRouter, Body, Path as PathParam, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import PrincipalDep, RegistryDep
+from api.auth import AdminDep, EditorDep, RegistryDep
 from api.errors import error_responses
 from api.validation import STRICT_QUERY
 from maps.registry_page import render_task_detail, render_task_table
@@ -116,8 +117,8 @@ def task(registry: RegistryDep, task_id: TaskP, year: YearQ = None) -> dict[str,
     return registry.task(task_id, year)
 
 
-@router.put("/tasks/{task_id}/status/{year}", summary="Set a task's status for a year (API key)", responses=error_responses(400, 401, 403, 404, 413, 422))
-def set_status(registry: RegistryDep, principal: PrincipalDep, task_id: TaskP, year: YearP, body: StatusIn) -> dict[str, Any]:
+@router.put("/tasks/{task_id}/status/{year}", summary="Set a task's status for a year (editor key of the lead agency, or admin)", responses=error_responses(400, 401, 403, 404, 413, 422))
+def set_status(registry: RegistryDep, principal: EditorDep, task_id: TaskP, year: YearP, body: StatusIn) -> dict[str, Any]:
     return registry.set_status(principal, task_id, year, body.status, body.progress, body.note)
 
 
@@ -136,8 +137,8 @@ def report(registry: RegistryDep, year: YearP, agency_id: AgencyP, plan: PlanQ =
     return registry.report(agency_id, year, plan)
 
 
-@router.put("/reports/{year}/{agency_id}", summary="Submit or replace an agency's annual report (API key)", responses=error_responses(400, 401, 403, 404, 413, 422))
-def submit_report(registry: RegistryDep, principal: PrincipalDep, year: YearP, agency_id: AgencyP, body: ReportIn,
+@router.put("/reports/{year}/{agency_id}", summary="Submit or replace an agency's annual report (editor key of that agency, or admin)", responses=error_responses(400, 401, 403, 404, 413, 422))
+def submit_report(registry: RegistryDep, principal: EditorDep, year: YearP, agency_id: AgencyP, body: ReportIn,
                   plan: PlanQ = SPACE_PLAN) -> dict[str, Any]:
     return registry.submit_report(principal, agency_id, year, body.text, body.indicators,
                                   [a.model_dump() for a in body.attachments], body.submitted_on, plan)
@@ -153,8 +154,8 @@ def calendar(
     return {"on": day.isoformat(), "plan": plan, "entries": [e.as_dict() for e in registry.calendar(day, plan)]}
 
 
-@router.post("/reminders/{year}", summary="Record that the coordinator sent the reminder and template (coordinator key)", responses=error_responses(400, 401, 403, 404, 413, 422))
-def send_reminders(registry: RegistryDep, principal: PrincipalDep, year: YearP,
+@router.post("/reminders/{year}", summary="Record that the coordinator sent the reminder and template (admin key)", responses=error_responses(400, 401, 403, 404, 413, 422))
+def send_reminders(registry: RegistryDep, principal: AdminDep, year: YearP,
                    body: Annotated[RemindersIn, Body()] = RemindersIn(), plan: PlanQ = SPACE_PLAN) -> dict[str, Any]:
     day = body.sent_on or dt.date.today()
     return {"year": year, "sent_on": day.isoformat(), "agencies": registry.record_reminders(principal, year, day, plan)}
@@ -183,16 +184,15 @@ def consolidated(
     return Response(data, media_type=MEDIA[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/audit", summary="Audit history: who changed what, when, and refused attempts (API key)", responses=error_responses(400, 401, 422))
+@router.get("/audit", summary="Audit history: who changed what, when, and refused attempts (admin key)", responses=error_responses(400, 401, 403, 422))
 def audit(
     registry: RegistryDep,
-    principal: PrincipalDep,
+    principal: AdminDep,
     target: Annotated[str | None, Query(description="e.g. `VUTRU-2030.V.8.1/status/2026`.")] = None,
     task: Annotated[str | None, Query(description="All entries about one task.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Most entries returned, newest first.")] = 200,
 ) -> list[dict[str, Any]]:
-    agency = None if principal.is_coordinator else principal.agency_id
-    entries = registry.audit(target=target, agency=agency, limit=limit if task is None else 10_000)
+    entries = registry.audit(target=target, limit=limit if task is None else 10_000)
     if task is not None:
         entries = [e for e in entries if e["target"].split("/")[0] == task][:limit]
     return entries
