@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
-__all__ = ["LegendEntry", "ColormapSpec", "COLORMAPS", "get_colormap", "colormap_names", "rio_colormap"]
+__all__ = ["LegendEntry", "ColormapSpec", "COLORMAPS", "get_colormap", "colormap_names", "rio_colormap", "legend_png"]
 
 RGBA = tuple[int, int, int, int]
 
@@ -42,6 +42,8 @@ class ColormapSpec:
     rescale: tuple[float, float] | None = None
     unit: str | None = None
     legend: tuple[LegendEntry, ...] = ()
+    # discrete: names of class values that the legend does not show (drawn transparent), for point queries
+    class_labels: Mapping[int, tuple[str, str]] = field(default_factory=dict)
 
     def title(self, lang: str) -> str:
         return self.title_en if lang == "en" else self.title_vi
@@ -70,6 +72,7 @@ _SPECS = [
             LegendEntry((220, 38, 38, 230), "Vùng ngập mới", "Flood (new water)", 1),
             LegendEntry((37, 99, 235, 200), "Nước thường xuyên (biển, sông, đầm)", "Permanent water (sea, rivers, ponds)", 2),
         ),
+        class_labels={0: ("Không phải mặt nước", "Not water")},
     ),
     ColormapSpec(
         "water",
@@ -78,6 +81,7 @@ _SPECS = [
         "Water",
         classes={0: _T, 1: (37, 99, 235, 220), 255: _T},
         legend=(LegendEntry((37, 99, 235, 220), "Mặt nước", "Water", 1),),
+        class_labels={0: ("Không phải mặt nước", "Not water")},
     ),
     ColormapSpec(
         "sar-db",
@@ -113,6 +117,7 @@ _SPECS = [
             LegendEntry((190, 18, 60, 230), "Vùng ngập (đa số thuật toán đồng ý)", "Flood (majority of algorithms)", 1),
             LegendEntry((37, 99, 235, 200), "Nước thường xuyên", "Permanent water", 2),
         ),
+        class_labels={0: ("Không phải mặt nước", "Not water")},
     ),
     ColormapSpec(
         "flood-likelihood",
@@ -141,6 +146,7 @@ _SPECS = [
             LegendEntry((244, 109, 67, 230), "Cháy trung bình cao", "Moderate-high severity", 6),
             LegendEntry((165, 0, 38, 240), "Cháy nặng", "High severity", 7),
         ),
+        class_labels={3: ("Không cháy", "Unburned")},
     ),
     ColormapSpec(
         "turbidity",
@@ -162,6 +168,7 @@ _SPECS = [
             LegendEntry((217, 70, 239, 240), "Ứng viên vết dầu (chưa xác nhận)", "Oil-slick candidate (unconfirmed)", 1),
             LegendEntry((148, 163, 184, 160), "Vùng tối bị loại (diện tích/hình dạng)", "Dark spot rejected (area/shape)", 2),
         ),
+        class_labels={0: ("Biển, không có ứng viên", "Sea, no candidate"), 3: ("Đất liền hoặc không đánh giá", "Land or not assessed")},
     ),
     ColormapSpec(
         "landcover",
@@ -178,6 +185,10 @@ _SPECS = [
         "Land-cover change (coloured by the new class)",
         classes={0: _T, 255: _T} | {a * 10 + k: c for k, c, *_ in _LANDCOVER for a in range(1, 7) if a != k},
         legend=tuple(LegendEntry(c, f"→ {vi}", f"→ {en}") for k, c, vi, en in _LANDCOVER),
+        class_labels={0: ("Không đổi", "No change")} | {
+            a * 10 + k: (f"{va} → {vk}", f"{ea} → {ek}")
+            for a, _, va, ea in _LANDCOVER for k, _, vk, ek in _LANDCOVER if a != k
+        },
     ),
     ColormapSpec(
         "mangrove",
@@ -190,6 +201,7 @@ _SPECS = [
             LegendEntry((132, 204, 22, 240), "Rừng ngập mặn tăng", "Mangrove gain", 2),
             LegendEntry((220, 38, 38, 240), "Rừng ngập mặn giảm", "Mangrove loss", 3),
         ),
+        class_labels={0: ("Không phải rừng ngập mặn", "Not mangrove")},
     ),
     ColormapSpec(
         "true-color",
@@ -231,3 +243,64 @@ def rio_colormap(spec: ColormapSpec) -> dict[int, RGBA] | None:
 
         return cmap.get(spec.rio_name)
     return None
+
+
+_FONT_PATHS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+)
+
+
+def _font(size: int) -> Any:
+    from PIL import ImageFont
+
+    for p in _FONT_PATHS:
+        try:
+            return ImageFont.truetype(p, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)  # Pillow's own font (FreeType); covers Latin with most diacritics
+
+
+def legend_png(spec: ColormapSpec, lang: str = "vi") -> bytes:
+    """The legend as a PNG: the title, then one swatch per class (discrete) or a colour ramp from the display
+    range's low to high end (continuous), with the labels in ``lang`` ("vi" or "en")."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    font, title_font = _font(13), _font(14)
+    pad, sw, row = 8, 22, 22
+    title = spec.title(lang) + (f" ({spec.unit})" if spec.unit and spec.unit not in spec.title(lang) else "")
+    labels = [e.label(lang) for e in spec.legend]
+    measure = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    text_w = max([measure.textlength(title, font=title_font)] + [measure.textlength(t, font=font) + sw + 8 for t in labels] + [160])
+    ramp = spec.kind == "continuous"
+    rows = 2 if ramp else max(1, len(spec.legend))
+    width = int(text_w) + 2 * pad
+    height = pad + 20 + rows * row + pad + (14 if ramp else 0)
+    img = Image.new("RGBA", (width, height), (255, 255, 255, 235))
+    d = ImageDraw.Draw(img)
+    d.text((pad, pad), title, fill=(17, 24, 39, 255), font=title_font)
+    y0 = pad + 22
+    if ramp:
+        colors = rio_colormap(spec)
+        bar_w = width - 2 * pad
+        for i in range(bar_w):
+            v = round(255 * i / max(1, bar_w - 1))
+            c = colors[v] if colors else (v, v, v, 255)
+            d.line([(pad + i, y0), (pad + i, y0 + 2 * row - 8)], fill=tuple(c))
+        if spec.rescale:
+            lo, hi = spec.rescale
+            d.text((pad, y0 + 2 * row - 6), f"{lo:g}", fill=(17, 24, 39, 255), font=font)
+            t = f"{hi:g}"
+            d.text((width - pad - measure.textlength(t, font=font), y0 + 2 * row - 6), t, fill=(17, 24, 39, 255), font=font)
+    else:
+        for i, e in enumerate(spec.legend):
+            y = y0 + i * row
+            d.rectangle([pad, y, pad + sw, y + row - 6], fill=e.color, outline=(100, 100, 100, 255))
+            d.text((pad + sw + 8, y + 1), e.label(lang), fill=(17, 24, 39, 255), font=font)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()

@@ -1,8 +1,8 @@
 """Errors of the maps package."""
 
-from base.errors import InvalidRequest
+from base.errors import InvalidRequest, NotFound
 
-__all__ = ["UnknownColormap", "RenderError"]
+__all__ = ["UnknownColormap", "RenderError", "PointOutsideItem"]
 
 
 class UnknownColormap(InvalidRequest):
@@ -11,3 +11,7 @@ class UnknownColormap(InvalidRequest):
 
 class RenderError(InvalidRequest):
     pass
+
+
+class PointOutsideItem(NotFound):
+    """A point query outside every raster of the item (HTTP 404)."""

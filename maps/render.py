@@ -7,7 +7,7 @@ from typing import Any
 
 from maps.colormaps import get_colormap
 
-__all__ = ["RenderSpec", "default_render", "is_raster_item"]
+__all__ = ["RenderSpec", "default_render", "is_raster_item", "raster_assets", "asset_output"]
 
 
 @dataclass(frozen=True)
@@ -15,9 +15,15 @@ class RenderSpec:
     assets: tuple[str, ...]
     colormap: str | None = None
     rescale: tuple[float, float] | None = None
+    bidx: tuple[int, ...] = ()  # band indexes of the single asset (default: band 1 of each asset)
+    expression: str | None = None  # band math (maps.expression) over the assets / b1..bN
 
     def query(self) -> dict[str, str]:
         q = {"assets": ",".join(self.assets)}
+        if self.bidx:
+            q["bidx"] = ",".join(str(b) for b in self.bidx)
+        if self.expression:
+            q["expression"] = self.expression
         if self.colormap:
             q["colormap"] = self.colormap
         if self.rescale:
@@ -30,6 +36,28 @@ _COG = "image/tiff; application=geotiff; profile=cloud-optimized"
 
 def is_raster_item(item: dict[str, Any]) -> bool:
     return any(a.get("type", "").startswith("image/tiff") for a in item.get("assets", {}).values())
+
+
+def raster_assets(item: dict[str, Any]) -> list[str]:
+    """The keys of the item's GeoTIFF assets, in the item's order."""
+    return [k for k, a in item.get("assets", {}).items() if a.get("type", "").startswith("image/tiff")]
+
+
+def asset_output(item: dict[str, Any], asset: str) -> Any | None:
+    """The product registry's output declaration (``products.registry.OutputSpec``: unit, classes, colormap)
+    of ``asset`` when the item is a product, else None."""
+    col = item.get("collection", "")
+    try:
+        from products.registry import algorithms
+
+        for alg in algorithms().values():
+            if alg.collection == col:
+                for out in alg.outputs:
+                    if out.asset == asset:
+                        return out
+    except Exception:  # pragma: no cover - registry import problems must not break scene rendering
+        return None
+    return None
 
 
 def default_render(item: dict[str, Any]) -> RenderSpec | None:
