@@ -111,9 +111,13 @@ def run_demo(force: bool = False, progress: Any = None, catalog: Any = None, set
 def evaluate_demo_alerts(catalog: Any, settings: Any) -> list[dict[str, Any]]:
     """The alert step: evaluate the shipped rules on the newest item of every watched product collection.
 
+    A failing evaluation is logged at ERROR with its traceback and skipped: the built items stay.
+
     Idempotent (an item already evaluated raises nothing); simulated items give ``status=Exercise``.
     """
     from alerts import DEFAULT_BASE_URL, AlertStore, evaluate_item, load_rules
+
+    import logging
 
     rules = load_rules()
     store = AlertStore.from_settings(settings)
@@ -121,8 +125,12 @@ def evaluate_demo_alerts(catalog: Any, settings: Any) -> list[dict[str, Any]]:
     try:
         for coll in sorted({c for r in rules.rules for c in r.collections}):
             for it in catalog.search(SearchQuery.build(collections=[coll], limit=1)):
-                out += evaluate_item(store, catalog, coll, it["id"], rules, data_dir=settings.resolved_data_dir,
-                                     base_url=(settings.public_url or DEFAULT_BASE_URL))
+                try:
+                    out += evaluate_item(store, catalog, coll, it["id"], rules, data_dir=settings.resolved_data_dir,
+                                         base_url=(settings.public_url or DEFAULT_BASE_URL))
+                except Exception as exc:  # noqa: BLE001 - the products are built and kept: report loudly, go on
+                    logging.getLogger("hpgeo.demo").exception("ALERT EVALUATION FAILED for %s/%s (the item is built and kept; "
+                                                              "retry with `hpgeo alerts evaluate %s/%s`): %s", coll, it["id"], coll, it["id"], exc)
     finally:
         store.close()
     return out

@@ -63,8 +63,10 @@ def evaluate_built(request: Request, collection: str, item_id: str, base_url: st
     """Evaluate the alert rules on an item just built: ``{"evaluated": true, "messages": [ids]}``, or on any
     failure ``{"evaluated": false, "error": …}`` logged at ERROR with its traceback — the built item stays."""
     try:
-        store = _store(request)
         st = request.app.state
+        if not (getattr(st, "alert_rules", None) or load_rules()).for_collection(collection):
+            return {"evaluated": True, "messages": []}  # no rule watches this collection
+        store = _store(request)
         msgs = evaluate_item(store, st.catalog, collection, item_id, st.alert_rules, data_dir=st.settings.resolved_data_dir, base_url=base_url)
         return {"evaluated": True, "messages": [m["identifier"] for m in msgs]}
     except Exception as exc:  # noqa: BLE001 - the item is built; the failure is reported, not raised

@@ -4,6 +4,7 @@ subscriptions and deliver the outbox (``deliver --loop`` runs as a service)."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, Optional
 
@@ -13,6 +14,7 @@ from rich.table import Table
 from base.errors import InvalidRequest
 from hpgeo.cli.common import console, open_catalog
 
+log = logging.getLogger("hpgeo.alerts")
 app = typer.Typer(help="Alerts: CAP 1.2 messages from product statistics, Atom feed, signed webhooks.", no_args_is_help=True)
 
 
@@ -38,6 +40,35 @@ def _print(msgs: list[dict[str, Any]], as_json: bool) -> None:
     for m in msgs:
         t.add_row(m["identifier"], m["msgType"], m["status"], m["severity"], f"{m['unit_name']} ({m['unit_code']})", m["headline_vi"], m["sent"])
     console.print(t)
+
+
+def evaluate_built(catalog: Any, settings: Any, collection: str, item_id: str) -> tuple[list[dict[str, Any]], str | None]:
+    """Evaluate the shipped rules on an item just built (``hpgeo products build|rebuild``, the demo).
+
+    Returns (messages, None), or ([], error) after logging the failure at ERROR with its traceback and
+    printing it on stderr: the built item is kept either way; ``hpgeo alerts evaluate`` retries it."""
+    from alerts import AlertStore, evaluate_item, load_rules
+
+    store = None
+    try:
+        rules = load_rules()
+        if not rules.for_collection(collection):
+            return [], None
+        store = AlertStore.from_settings(settings)
+        msgs = evaluate_item(store, catalog, collection, item_id, rules, data_dir=settings.resolved_data_dir, base_url=_base(settings))
+        console.print(f"  alerts: {len(msgs)} message(s)" + "".join(f"\n    {m['msgType']} {m['identifier']} ({m['unit_name']})" for m in msgs))
+        return msgs, None
+    except Exception as exc:  # noqa: BLE001 - the item is built; say so loudly, do not undo it
+        err = f"{type(exc).__name__}: {exc}"
+        log.exception("ALERT EVALUATION FAILED for %s/%s (the item is built and kept): %s", collection, item_id, err)
+        from hpgeo.cli.common import err_console
+
+        err_console.print(f"[bold red]ALERT EVALUATION FAILED[/] for {collection}/{item_id}: {err}\n"
+                          f"  the item is built and kept; retry with `hpgeo alerts evaluate {collection}/{item_id}`")
+        return [], err
+    finally:
+        if store is not None:
+            store.close()
 
 
 @app.command()

@@ -147,12 +147,15 @@ def build(
             bar.update(t, description=f"{name}: zonal statistics ({stats})")
             item_zonal_stats(cat, alg.collection, item["id"], data_dir=data_dir, units=stats)
             bar.update(t, advance=1)
+    from hpgeo.cli.alerts import evaluate_built
+
     if series is not None:
         console.print(f"{alg.collection}/{item['id']} from {len(inputs[series.role])} scenes")
-        return
-    console.print(f"{alg.collection}/{item['id']}")
-    for role, (c, i) in inputs.items():
-        console.print(f"  {role}: {c}/{i}")
+    else:
+        console.print(f"{alg.collection}/{item['id']}")
+        for role, (c, i) in inputs.items():
+            console.print(f"  {role}: {c}/{i}")
+    evaluate_built(cat, settings, alg.collection, item["id"])  # a failure is loud, the item stays
 
 
 @app.command("rebuild")
@@ -172,6 +175,9 @@ def rebuild_cmd(item: str = typer.Argument(..., help="Product item as COLLECTION
         new = rebuild(old, catalog=cat, data_dir=settings.resolved_data_dir, scheduler=settings.dask_scheduler)
         bar.update(t, advance=1)
     console.print(f"{new['collection']}/{new['id']}")
+    from hpgeo.cli.alerts import evaluate_built
+
+    evaluate_built(cat, settings, new["collection"], new["id"])  # a failure is loud, the item stays
 
 
 def parse_series(alg: Any, specs: list[str]) -> list[tuple[str, str]]:
