@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from maps.render import default_render
+from maps.wmts import wmts_url
 
 __all__ = ["item_out", "collection_out", "tiles_url", "tilejson_url"]
 
@@ -59,6 +60,7 @@ def item_out(item: dict[str, Any], base: str) -> dict[str, Any]:
         q = spec.query()
         links.append({"rel": "tilejson", "href": tilejson_url(base, cid, iid, q), "type": JSON, "title": "TileJSON"})
         links.append({"rel": "xyz", "href": tiles_url(base, cid, iid, q), "type": "image/png", "title": "XYZ tiles (Web Mercator)"})
+        links.append({"rel": "wmts", "href": wmts_url(base, cid, iid), "type": "application/xml", "title": "WMTS 1.0.0 capabilities"})
     out["links"] = links
     return out
 
