@@ -76,16 +76,16 @@ def test_401_attempts_are_audited_with_route_method_key_id_and_reason(client, re
 def test_403_attempts_are_audited_once_with_the_route(client, reg, agency):
     r = client.put(f"/registry/tasks/{V41}/status/2026", json={"status": "completed"}, headers=agency)
     assert r.status_code == 403
-    r = client.post("/products/build/flood-sar", json={"inputs": {"post": "a/b", "pre": "a/c"}}, headers=agency)
-    assert r.status_code == 403 and r.json()["code"] == "CoordinatorOnly"
+    r = client.post("/registry/reminders/2026", json={}, headers=agency)
+    assert r.status_code == 403 and r.json()["code"] == "RoleTooLow"
     got = [(a["action"], a["target"], a["detail"]["status"], a["detail"]["request"]) for a in reversed(_refusals(reg))]
     key_id = agency["X-API-Key"].split("_")[1]
     assert got == [
         ("task.status", f"{V41}/status/2026", 403, {"method": "PUT", "route": "/registry/tasks/{task_id}/status/{year}"}),
-        ("access.refused", "/products/build/{name}", 403, {"method": "POST", "route": "/products/build/{name}"}),
+        ("access.refused", "/registry/reminders/{year}", 403, {"method": "POST", "route": "/registry/reminders/{year}"}),
     ]
     assert {a["actor"] for a in _refusals(reg)} == {key_id}
-    assert _refusals(reg)[0]["detail"]["reason"] == "building products needs the coordinator's API key"
+    assert _refusals(reg)[0]["detail"]["reason"] == "this needs a key with role admin (or higher); this key's role is editor"
 
 
 def test_applied_changes_record_the_route_too(client, reg, coord):
@@ -100,7 +100,7 @@ EXPECTED = {
     ("get", "/stac/search"): {"400", "422"},
     ("post", "/products/build/{name}"): {"400", "401", "403", "404", "413", "422"},
     ("get", "/tiles/{collection_id}/{item_id}/{z}/{x}/{y}.png"): {"400", "404", "422"},
-    ("get", "/registry/audit"): {"400", "401", "422"},
+    ("get", "/registry/audit"): {"400", "401", "403", "422"},
     ("get", "/healthz"): {"400"},
 }
 

@@ -17,7 +17,7 @@ def keys(demo_settings):
 
     reg = Registry.from_settings(demo_settings, seed_if_empty=True)
     coordinator = {"X-API-Key": reg.create_key("SKHCN", coordinator=True, label="products test")[1]}
-    agency = {"X-API-Key": reg.create_key("SNNMT", label="products test")[1]}
+    agency = {"X-API-Key": reg.create_key("SNNMT", label="products test", role="analyst")[1]}
     return coordinator, agency
 
 
@@ -30,14 +30,14 @@ def _body(item, **params):
     return {"inputs": inputs, "parameters": params}
 
 
-def test_writes_need_the_coordinator_key(live_server, demo_catalog, keys):
+def test_writes_need_an_editor_key(live_server, demo_catalog, keys):
     coordinator, agency = keys
     fl = _flood(demo_catalog)
     url = f"{live_server}/products/rebuild/flood-extent/{fl['id']}"
     assert httpx.post(url).status_code == 401
     assert httpx.post(url, headers={"X-API-Key": "hpg_000000000000_" + "x" * 43}).status_code == 401
     r = httpx.post(url, headers=agency)
-    assert r.status_code == 403 and "coordinator" in r.json()["description"]
+    assert r.status_code == 403 and r.json()["code"] == "RoleTooLow" and "editor" in r.json()["description"]
     r = httpx.post(f"{live_server}/products/build/flood-sar", json=_body(fl), headers=agency)
     assert r.status_code == 403
 
