@@ -11,10 +11,13 @@ from urllib.parse import quote, urlencode
 from maps.render import default_render
 from maps.wmts import wmts_url
 
-__all__ = ["item_out", "collection_out", "tiles_url", "tilejson_url"]
+__all__ = ["item_out", "collection_out", "tiles_url", "tilejson_url", "apply_fields", "DEFAULT_FIELDS", "QUERYABLES_REL"]
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+# the fields extension's default set: what an empty ``fields`` (or an explicit empty ``include``) returns
+DEFAULT_FIELDS = ("type", "stac_version", "id", "geometry", "bbox", "links", "assets", "properties.datetime")
 
 
 def _q(s: str) -> str:
@@ -73,5 +76,64 @@ def collection_out(col: dict[str, Any], base: str) -> dict[str, Any]:
         {"rel": "parent", "href": f"{base}/stac", "type": JSON},
         {"rel": "root", "href": f"{base}/stac", "type": JSON},
         {"rel": "items", "href": f"{url}/items", "type": GEOJSON},
+        {"rel": QUERYABLES_REL, "href": f"{url}/queryables", "type": "application/schema+json", "title": "Queryables"},
     ]
+    return out
+
+
+def _split(path: str) -> list[str]:
+    return [p for p in path.split(".") if p]
+
+
+def _get(d: Any, parts: list[str]) -> tuple[bool, Any]:
+    for p in parts:
+        if not isinstance(d, dict) or p not in d:
+            return False, None
+        d = d[p]
+    return True, d
+
+
+def _put(d: dict[str, Any], parts: list[str], value: Any) -> None:
+    for p in parts[:-1]:
+        d = d.setdefault(p, {})
+    d[parts[-1]] = value
+
+
+def _drop(d: dict[str, Any], parts: list[str]) -> None:
+    for p in parts[:-1]:
+        d = d.get(p)  # type: ignore[assignment]
+        if not isinstance(d, dict):
+            return
+    d.pop(parts[-1], None)
+
+
+def apply_fields(item: dict[str, Any], include: list[str] | None, exclude: list[str] | None, include_given: bool = True) -> dict[str, Any]:
+    """The STAC API fields extension on one item (dotted paths, e.g. ``properties.eo:cloud_cover``).
+
+    - include and exclude both empty: the default set (:data:`DEFAULT_FIELDS`);
+    - exclude only, include not given: the whole item without the excluded fields; with include given empty:
+      the default set without them;
+    - include given: only those fields, without the excluded ones, except that a field both included and
+      excluded (or excluded with an included field under it) is kept.
+    """
+    inc = [_split(p) for p in (include or []) if _split(p)]
+    exc = [_split(p) for p in (exclude or []) if _split(p)]
+    if not inc and (include_given or not exc):
+        inc = [_split(p) for p in DEFAULT_FIELDS]
+    if inc:
+        out: dict[str, Any] = {}
+        for parts in inc:
+            found, value = _get(item, parts)
+            if found:
+                _put(out, parts, value)
+    else:
+        out = dict(item)
+    inc_paths = [".".join(p) for p in inc]
+    for parts in exc:
+        path = ".".join(parts)
+        if any(i == path or i.startswith(path + ".") for i in inc_paths):
+            continue  # included wins
+        if len(parts) > 1 and parts[0] in out and out[parts[0]] is item.get(parts[0]):
+            out[parts[0]] = dict(out[parts[0]])  # copy before dropping inside it
+        _drop(out, parts)
     return out

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -26,8 +27,8 @@ from base.text import text_problem
 from ingest.catalog.errors import InvalidQuery
 
 __all__ = [
-    "BBox", "Interval", "SearchQuery", "parse_bbox", "parse_datetime", "parse_interval", "parse_geometry", "encode_token",
-    "decode_token", "GEOMETRY_TYPES", "MAX_VERTICES",
+    "BBox", "Interval", "SearchQuery", "parse_bbox", "parse_datetime", "parse_rfc3339", "parse_interval", "parse_geometry",
+    "encode_token", "decode_token", "encode_offset", "GEOMETRY_TYPES", "MAX_VERTICES",
 ]
 
 GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection")
@@ -91,7 +92,37 @@ def parse_datetime(value: str) -> dt.datetime:
     return d.replace(tzinfo=UTC) if d.tzinfo is None else d.astimezone(UTC)
 
 
-def _period(text: str) -> tuple[dt.datetime, dt.datetime]:
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
+)
+
+
+def parse_rfc3339(value: str) -> dt.datetime:
+    """One RFC 3339 date-time, strictly: ``YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`` (``t``/``z`` in either case);
+    fractions beyond microseconds are truncated, a leap second ``:60`` is read as ``:59.999999``."""
+    m = _RFC3339.fullmatch(value.strip()) if isinstance(value, str) else None
+    if m is None:
+        raise InvalidQuery(f"not an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SS[.fff]Z or ±HH:MM offset): {ascii(value)[:80]}")
+    y, mo, d, h, mi, sec = (int(g) for g in m.groups()[:6])
+    frac = m.group(7) or ""
+    micro = int((frac + "000000")[:6]) if frac else 0
+    if sec == 60:
+        sec, micro = 59, 999_999
+    try:
+        if m.group(8):
+            tz = UTC
+        else:
+            oh, om = int(m.group(10)), int(m.group(11))
+            if oh > 23 or om > 59:
+                raise ValueError("offset out of range")
+            sign = 1 if m.group(9) == "+" else -1
+            tz = dt.timezone(sign * dt.timedelta(hours=oh, minutes=om))
+        return dt.datetime(y, mo, d, h, mi, sec, micro, tzinfo=tz).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidQuery(f"not a valid RFC 3339 date-time ({exc}): {ascii(value)[:80]}") from exc
+
+
+def _period(text: str, strict: bool = False) -> tuple[dt.datetime, dt.datetime]:
     """First and last instant of what ``text`` names: a year ``YYYY``, a month ``YYYY-MM``, a day
     ``YYYY-MM-DD`` (each its whole span, UTC), or one RFC 3339 date-time (start = end)."""
     v = text.strip()
@@ -108,17 +139,22 @@ def _period(text: str) -> tuple[dt.datetime, dt.datetime]:
             nxt = dt.datetime(year, month + 1, 1, tzinfo=UTC)
         end = nxt - dt.timedelta(microseconds=1) if nxt else dt.datetime.max.replace(tzinfo=UTC)
         return start, end
+    if strict:
+        d = parse_rfc3339(v)
+        return d, d
     d = parse_datetime(v)
     if len(v) == 10:  # a day
         return d, d + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
     return d, d
 
 
-def parse_interval(value: Any) -> Interval | None:
-    """``instant``, ``start/end``, ``../end``, ``start/..`` → Interval (inclusive).
+def parse_interval(value: Any, strict: bool = False) -> Interval | None:
+    """``instant``, ``start/end``, ``../end``, ``start/..`` → Interval (inclusive); an empty end is open too.
 
     A bare year (``2025``), month (``2025-09``) or date (``2025-09-03``) covers its whole span, alone
     or as either end: ``2025-09`` is 1–30 September 2025, ``2025-01/2025-03`` the first quarter.
+    ``strict`` (the STAC API): instants must be RFC 3339 date-times with a time zone; of the shorthands
+    only the year and the month remain (an hpgeo convenience), a bare date is refused as RFC 3339 asks.
     """
     if value in (None, ""):
         return None
@@ -126,10 +162,10 @@ def parse_interval(value: Any) -> Interval | None:
         return value
     text = str(value).strip()
     if "/" not in text:
-        return Interval(*_period(text))
+        return Interval(*_period(text, strict))
     a, _, b = text.partition("/")
-    start = None if a.strip() in ("..", "") else _period(a)[0]
-    end = None if b.strip() in ("..", "") else _period(b)[1]
+    start = None if a.strip() in ("..", "") else _period(a, strict)[0]
+    end = None if b.strip() in ("..", "") else _period(b, strict)[1]
     if start is None and end is None:
         raise InvalidQuery("datetime interval '../..' is open at both ends")
     if start and end and start > end:
@@ -142,11 +178,32 @@ def encode_token(sort_datetime: dt.datetime, collection_id: str, item_id: str) -
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str) -> tuple[dt.datetime, str, str]:
+def encode_offset(offset: int) -> str:
+    """The cursor of a sorted search (``sortby``): the position of the next row in its total order."""
+    return base64.urlsafe_b64encode(json.dumps({"offset": int(offset)}).encode()).decode().rstrip("=")
+
+
+def _cursor_json(token: str) -> Any:
     try:
         pad = "=" * (-len(token) % 4)
-        d, c, i = json.loads(base64.urlsafe_b64decode(token + pad))
+        return json.loads(base64.urlsafe_b64decode(token + pad))
+    except Exception as exc:
+        raise InvalidQuery("invalid paging token") from exc
+
+
+def decode_offset(token: str) -> int:
+    v = _cursor_json(token)
+    if not isinstance(v, dict) or not isinstance(v.get("offset"), int) or isinstance(v["offset"], bool) or v["offset"] < 0:
+        raise InvalidQuery("invalid paging token (this search is sorted: its tokens come from its own next links)")
+    return v["offset"]
+
+
+def decode_token(token: str) -> tuple[dt.datetime, str, str]:
+    try:
+        d, c, i = _cursor_json(token)
         return dt.datetime.fromisoformat(d), str(c), str(i)
+    except InvalidQuery:
+        raise
     except Exception as exc:
         raise InvalidQuery("invalid paging token") from exc
 
@@ -178,7 +235,8 @@ def parse_geometry(value: Any, max_vertices: int = MAX_VERTICES) -> BaseGeometry
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """A normalised item search."""
+    """A normalised item search. ``filter`` is checked cql2-json (the CQL2 ``filter`` and the ``query``
+    extension, AND-ed); ``sortby`` is ((queryable, descending), …), empty for the default order (newest first)."""
 
     collections: tuple[str, ...] = ()
     ids: tuple[str, ...] = ()
@@ -187,6 +245,8 @@ class SearchQuery:
     interval: Interval | None = None
     limit: int = 10
     token: str | None = None
+    sortby: tuple[tuple[str, bool], ...] = ()
+    filter: dict[str, Any] | None = field(default=None, compare=False)
 
     @classmethod
     def build(
@@ -201,33 +261,57 @@ class SearchQuery:
         token: str | None = None,
         max_limit: int = 1000,
         max_vertices: int = MAX_VERTICES,
+        sortby: Any = None,
+        filter: Any = None,
+        filter_lang: str | None = None,
+        query: Any = None,
+        strict: bool = False,
     ) -> "SearchQuery":
-        """``token`` may carry the fingerprint :meth:`page_token` adds: then it must belong to this query."""
+        """``token`` may carry the fingerprint :meth:`page_token` adds: then it must belong to this query.
+        ``strict`` (the STAC API): RFC 3339 datetimes (plus the year/month shorthands), and a ``limit`` above
+        ``max_limit`` is capped to it, as STAC API asks (elsewhere it is refused)."""
+        from ingest.catalog import filters as f
+
         if bbox not in (None, "", []) and intersects:
             raise InvalidQuery("use either bbox or intersects, not both")
         lim = 10 if limit is None else int(limit)
-        if not (1 <= lim <= max_limit):
-            raise InvalidQuery(f"limit must be between 1 and {max_limit}, got {lim}")
+        if lim < 1:
+            raise InvalidQuery(f"limit must be at least 1, got {lim}")
+        if lim > max_limit:
+            if not strict:
+                raise InvalidQuery(f"limit must be between 1 and {max_limit}, got {lim}")
+            lim = max_limit
         geom = parse_geometry(intersects, max_vertices) if intersects is not None and intersects != {} else None
+        parts = [e for e in (f.parse_filter(filter, filter_lang), f.query_to_cql2(query)) if e is not None]
+        expr = parts[0] if len(parts) == 1 else ({"op": "and", "args": parts} if parts else None)
         q = cls(
             collections=_strs(collections, "collections"),
             ids=_strs(ids, "ids"),
             bbox=parse_bbox(bbox),
             intersects=geom,
-            interval=parse_interval(datetime),
+            interval=parse_interval(datetime, strict=strict),
             limit=lim,
+            sortby=f.parse_sortby(sortby),
+            filter=expr,
         )
         if not token:
             return q
         cursor, _, fp = token.partition(".")
-        decode_token(cursor)
+        if q.sortby:
+            decode_offset(cursor)
+        else:
+            decode_token(cursor)
         if fp and fp != q.fingerprint():
-            raise InvalidQuery("this paging token belongs to another search (collections, ids, bbox, intersects or datetime differ)")
-        return cls(q.collections, q.ids, q.bbox, q.intersects, q.interval, q.limit, cursor)
+            raise InvalidQuery("this paging token belongs to another search (collections, ids, bbox, intersects, datetime, "
+                               "filter, query or sortby differ)")
+        return cls(q.collections, q.ids, q.bbox, q.intersects, q.interval, q.limit, cursor, q.sortby, q.filter)
 
     def fingerprint(self) -> str:
-        """A short hash of what the query selects (not the page size), tying a paging token to its search."""
-        h = hashlib.sha256(json.dumps([self.collections, self.ids, self.bbox, self.interval.to_str() if self.interval else None]).encode())
+        """A short hash of what the query selects and its order (not the page size), tying a paging token to its search."""
+        key: list[Any] = [self.collections, self.ids, self.bbox, self.interval.to_str() if self.interval else None]
+        if self.sortby or self.filter is not None:
+            key += [self.sortby, self.filter]
+        h = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
         if self.intersects is not None:
             h.update(shapely.to_wkb(self.intersects, output_dimension=2))
         return h.hexdigest()[:16]

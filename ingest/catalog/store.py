@@ -23,7 +23,8 @@ from geo.errors import AOINotFound
 from base.db import Database, make_engine
 from ingest.catalog.errors import CollectionNotFound, InvalidItem, ItemNotFound
 from ingest.catalog.models import AOIRow, CollectionRow, ItemRow
-from ingest.catalog.query import SearchQuery, decode_token, encode_token, parse_datetime
+from ingest.catalog.filters import order_by, to_sql
+from ingest.catalog.query import SearchQuery, decode_offset, decode_token, encode_offset, encode_token, parse_datetime
 
 __all__ = ["Catalog", "Page", "item_hash"]
 
@@ -162,26 +163,42 @@ class Catalog(Database):
                 q = q.where(ItemRow.collection_id == collection_id)
             return int(s.scalar(q) or 0)
 
-    def search_page(self, query: SearchQuery) -> Page:
-        """One page of results and the token of the next one."""
-        it = self._iter_rows(query)
+    def search_page(self, query: SearchQuery, count: bool = False) -> Page:
+        """One page of results and the token of the next one; with ``count``, also the number of matches."""
         out: list[dict[str, Any]] = []
+        if query.sortby:
+            start = decode_offset(query.token) if query.token else 0
+            for pos, row in self._iter_sorted(query, start):
+                if len(out) == query.limit:
+                    return Page(out, encode_offset(pos), self.count_matches(query) if count else None)
+                out.append(_row_item(row))
+            return Page(out, None, self.count_matches(query) if count else None)
         last = None
-        for row in it:
+        for row in self._iter_rows(query):
             if len(out) == query.limit:
                 # there is at least one more: the next page starts after the last one returned
-                return Page(out, encode_token(last.sort_datetime, last.collection_id, last.id))
+                return Page(out, encode_token(last.sort_datetime, last.collection_id, last.id), self.count_matches(query) if count else None)
             out.append(_row_item(row))
             last = row
-        return Page(out, None)
+        return Page(out, None, self.count_matches(query) if count else None)
 
     def search(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
-        """All matching items, lazily, newest first (ignores ``limit``)."""
-        for row in self._iter_rows(query):
+        """All matching items, lazily, in the query's order (newest first unless ``sortby``; ignores ``limit``)."""
+        rows = (r for _, r in self._iter_sorted(query, 0)) if query.sortby else self._iter_rows(query)
+        for row in rows:
             yield _row_item(row)
 
-    def _iter_rows(self, q: SearchQuery, batch: int = 200) -> Iterator[ItemRow]:
-        conds = []
+    def count_matches(self, q: SearchQuery) -> int:
+        """How many items the query matches (``numberMatched``), whatever the page."""
+        conds, geom, exact_in_python = self._conditions(q)
+        with self.session() as s:
+            if not exact_in_python:
+                return int(s.scalar(select(func.count()).select_from(ItemRow).where(*conds)) or 0)
+            return sum(1 for g in s.scalars(select(ItemRow.geometry).where(*conds)) if shape(g).intersects(geom))
+
+    def _conditions(self, q: SearchQuery) -> tuple[list[Any], Any, bool]:
+        """WHERE terms of the query; the spatial filter, and whether its exact test runs in Python."""
+        conds: list[Any] = []
         if q.collections:
             conds.append(ItemRow.collection_id.in_(q.collections))
         if q.ids:
@@ -201,6 +218,28 @@ class Catalog(Database):
                 conds.append(ItemRow.end_datetime >= q.interval.start)
             if q.interval.end is not None:
                 conds.append(ItemRow.start_datetime <= q.interval.end)
+        if q.filter is not None:
+            conds.append(to_sql(q.filter, self.engine.dialect.name))
+        return conds, geom, exact_in_python
+
+    def _iter_sorted(self, q: SearchQuery, start: int, batch: int = 200) -> Iterator[tuple[int, ItemRow]]:
+        """(position, row) in the ``sortby`` order (a total order: then collection, id) from SQL position ``start``.
+        The position counts SQL rows, so a page token stays exact when the spatial test runs in Python."""
+        conds, geom, exact_in_python = self._conditions(q)
+        order = order_by(q.sortby)
+        pos = start
+        while True:
+            with self.session() as s:
+                rows = list(s.scalars(select(ItemRow).where(*conds).order_by(*order).offset(pos).limit(batch)))
+            for row in rows:
+                if not exact_in_python or shape(row.geometry).intersects(geom):
+                    yield pos, row
+                pos += 1
+            if len(rows) < batch:
+                return
+
+    def _iter_rows(self, q: SearchQuery, batch: int = 200) -> Iterator[ItemRow]:
+        conds, geom, exact_in_python = self._conditions(q)
         cursor = decode_token(q.token) if q.token else None
         order = (ItemRow.sort_datetime.desc(), ItemRow.collection_id.asc(), ItemRow.id.asc())
         while True:
@@ -225,6 +264,17 @@ class Catalog(Database):
             cursor = (_aware(last.sort_datetime), last.collection_id, last.id)
             if len(rows) < batch:
                 return
+
+    def property_names(self, collection_id: str | None = None) -> set[str]:
+        """The property names the items (of one collection) use: which queryables apply to a collection."""
+        names: set[str] = set()
+        stmt = select(ItemRow.properties)
+        if collection_id is not None:
+            stmt = stmt.where(ItemRow.collection_id == collection_id)
+        with self.session() as s:
+            for props in s.scalars(stmt.execution_options(yield_per=500)):
+                names.update((props or {}).keys())
+        return names
 
     # -- AOIs -----------------------------------------------------------------------------------
     def put_aois(self, aois: Iterable[AOI], replace: bool = True) -> list[str]:
