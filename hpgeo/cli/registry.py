@@ -193,12 +193,15 @@ def agencies(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) 
 @keys_app.command("create")
 def keys_create(
     agency: str = typer.Option(..., "--agency", help="Agency id the key belongs to (see `hpgeo registry agencies`)."),
-    coordinator: bool = typer.Option(False, "--coordinator", help="Coordinator key (the plan's coordinator agency only): edits every task."),
+    role: str = typer.Option("editor", "--role", help="viewer, analyst (exports), editor (its agency's tasks and reports, product builds) "
+                             "or admin (the plan's coordinator agency only: everything, rules, subscriptions, keys, audit)."),
+    coordinator: bool = typer.Option(False, "--coordinator", help="Same as --role admin (kept for older scripts)."),
     label_: str = typer.Option("", "--label", help="Free text to recognise the key later."),
 ) -> None:
     """Create an API key and print it ONCE (only its hash is stored)."""
-    key_id, key = _registry().create_key(agency, coordinator=coordinator, label=label_)
-    console.print(f"key id {key_id} ({'coordinator' if coordinator else 'agency'} key of {agency}); store it now, it is not shown again:")
+    role = "admin" if coordinator else role
+    key_id, key = _registry().create_key(agency, role=role, label=label_)
+    console.print(f"key id {key_id} ({role} key of {agency}); store it now, it is not shown again:")
     typer.echo(key)
 
 

@@ -227,3 +227,21 @@ def test_migration_keeps_old_coordinator_and_agency_keys_working(tmp_path):
     assert reg.authenticate(made["coordinator"]).role == "admin" and reg.authenticate(made["coordinator"]).is_coordinator
     assert reg.authenticate(made["agency"]).role == "editor" and not reg.authenticate(made["agency"]).is_coordinator
     reg.close()
+
+
+def test_cli_keys_create_with_a_role(reg, capsys):
+    from hpgeo.cli import main
+
+    made = {}
+    for role in ("viewer", "analyst", "editor"):
+        assert main(["registry", "keys", "create", "--agency", "SNNMT", "--role", role]) == 0
+        made[role] = capsys.readouterr().out.strip().splitlines()[-1]
+    assert main(["registry", "keys", "create", "--agency", "SKHCN", "--role", "admin"]) == 0
+    made["admin"] = capsys.readouterr().out.strip().splitlines()[-1]
+    assert {r: reg.authenticate(k).role for r, k in made.items()} == {r: r for r in made}
+    assert main(["registry", "keys", "create", "--agency", "SNNMT", "--role", "admin"]) == 2  # admin: the coordinator only
+    assert main(["registry", "keys", "create", "--agency", "SNNMT", "--role", "root"]) == 2
+    assert main(["registry", "keys", "create", "--agency", "STNMT"]) == 2  # dissolved on 2025-03-01
+    assert main(["registry", "keys", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(k not in listed for k in made.values()) and "analyst" in listed
