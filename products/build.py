@@ -27,11 +27,11 @@ from geo.cog import clean_stale_temporaries, dataarray_to_cog
 from geo.crs import WGS84
 from geo.grid import Grid
 from geo.tempfiles import is_temporary
-from ingest.items import EXT, RasterAsset, collection, iso, raster_item, resolve_href
+from ingest.items import EXT, RasterAsset, class_name, collection, iso, raster_item, resolve_href
 from ingest.scene import BandInfo
 from products.compute import dask_context
 from products.errors import InvalidInputs
-from products.inputs import CHUNK, asset_is_categorical, item_datetime, item_grid, load_asset, load_inputs
+from products.inputs import CHUNK, asset_is_categorical, item_datetime, item_grid, load_asset, load_inputs, role_binding
 from products.registry import SERIES_KEY, Algorithm, get
 
 __all__ = [
@@ -119,9 +119,10 @@ def prepare(name: str, inputs: Mapping[str, Any], params: Mapping[str, Any] | No
             raise InvalidInputs(f"{name}: input {role!r} is a dated series: give {spec.min_items} or more distinct items (got {len(refs)})")
         got = []
         for cid, iid in refs:
-            if cid not in spec.collections:
+            if cid not in spec.collections and (not spec.roles or spec.series):
                 raise InvalidInputs(f"{name}: input {role!r} must come from {', '.join(spec.collections)}, not {cid!r}")
             got.append(catalog.get_item(cid, iid))
+            role_binding(alg, spec, got[-1], p)  # an item of another collection must carry the band roles
         if spec.series:
             got.sort(key=item_datetime)
             items[role] = got
@@ -223,6 +224,7 @@ def _write(req: Prepared, catalog: Any, outputs: dict[str, Any], rel_dir: Path, 
     assets: dict[str, RasterAsset] = {}
     stats: dict[str, Any] = {}
     diagnostics: dict[str, Any] = {}
+    simulated = any(it["properties"].get("hpgeo:simulated") for it in req.all_items())
     for spec in alg.outputs:
         da = outputs[spec.asset]
         diagnostics.update(da.attrs.pop("hpgeo:diagnostics", {}) or {})
@@ -232,13 +234,13 @@ def _write(req: Prepared, catalog: Any, outputs: dict[str, Any], rel_dir: Path, 
             da.astype(spec.dtype),
             nodata=spec.nodata,
             band_names=[spec.asset],
-            tags={"HPGEO_ALGORITHM": f"{alg.name} {alg.version}", "HPGEO_ITEM": item_id},
+            tags={"HPGEO_ALGORITHM": f"{alg.name} {alg.version}", "HPGEO_ITEM": item_id, "HPGEO_SIMULATED": "yes" if simulated else "no"},
             overview_resampling="mode" if spec.categorical else "average",
         )
         grid = Grid.from_dataarray(da)
         extra: dict[str, Any] = {}
         if spec.categorical:
-            extra["classification:classes"] = [{"value": int(k), "name": v.replace(" ", "-"), "description": v} for k, v in spec.classes.items()]
+            extra["classification:classes"] = [{"value": int(k), "name": class_name(v), "description": v} for k, v in spec.classes.items()]
             stats[spec.asset] = _class_areas(data_dir / rel, spec, grid)
         band = BandInfo(spec.asset, spec.description, unit=spec.unit, nodata=spec.nodata, categorical=spec.categorical)
         assets[spec.asset] = RasterAsset(href=rel.as_posix(), grid=grid, band=band, dtype=spec.dtype, title=spec.description, extra=extra)
@@ -289,7 +291,7 @@ def _write(req: Prepared, catalog: Any, outputs: dict[str, Any], rel_dir: Path, 
         assets=assets,
         properties=props,
         extensions=[EXT["processing"]] + ([EXT["classification"]] if any(o.categorical for o in alg.outputs) else []),
-        simulated=any(it["properties"].get("hpgeo:simulated") for it in all_items),
+        simulated=simulated,
         extra_assets=extra_assets or None,
     )
     item["links"] = [

@@ -27,7 +27,7 @@ from ingest.items import resolve_href
 from products.errors import InvalidInputs
 from products.registry import Algorithm, InputSpec
 
-__all__ = ["CHUNK", "asset_is_categorical", "load_asset", "item_grid", "load_inputs", "item_datetime"]
+__all__ = ["CHUNK", "asset_is_categorical", "load_asset", "item_grid", "load_inputs", "item_datetime", "item_band_roles", "role_binding"]
 
 CHUNK = 2048
 
@@ -106,6 +106,38 @@ def _coarser_band_of(band: Grid, own: Grid) -> bool:
     return all(abs(a - b) <= slack for a, b in zip(band.bounds, own.bounds))
 
 
+def item_band_roles(item: Mapping[str, Any]) -> dict[str, str]:
+    """{eo:common_name: asset key} of an item's raster assets (from each asset's ``eo:bands``); a role that two
+    assets claim is left out (ambiguous)."""
+    seen: dict[str, list[str]] = {}
+    for key, a in item.get("assets", {}).items():
+        for b in a.get("eo:bands") or []:
+            if isinstance(b, Mapping) and isinstance(b.get("common_name"), str):
+                seen.setdefault(b["common_name"], []).append(key)
+    return {r: keys[0] for r, keys in seen.items() if len(keys) == 1}
+
+
+def role_binding(alg: Algorithm, spec: InputSpec, item: Mapping[str, Any], params: Any) -> dict[str, str]:
+    """{asset the algorithm reads: the item's asset} for an item outside ``spec.collections`` that fills the input by
+    band role; {} for an item of a declared collection. Refuses, naming what is missing, an item that cannot."""
+    cid = item.get("collection")
+    if cid in spec.collections:
+        return {}
+    where = f"{alg.name}: input {spec.role!r} must come from {', '.join(spec.collections)}"
+    if not spec.roles or spec.series:
+        raise InvalidInputs(f"{where}, not {cid!r}")
+    have = item_band_roles(item)
+    need = alg.required_roles(spec, params)
+    missing = [r for r in need if r not in have]
+    if missing:
+        known = ", ".join(f"{a}={r}" for r, a in sorted(have.items())) or "none"
+        raise InvalidInputs(
+            f"{where} or carry the band roles {', '.join(need)} (eo:common_name); {cid}/{item.get('id')} lacks "
+            f"{', '.join(missing)} (its band roles: {known}). Give the roles at ingest (`hpgeo ingest file --bands "
+            "blue,green,red,nir`) or in the file's band descriptions")
+    return {a: have[r] for a, r in spec.roles if r in have}
+
+
 class _Reader:
     """Reads the assets of the input items onto the reference grid, applying the grid rule of the module docstring."""
 
@@ -165,6 +197,11 @@ def load_inputs(
         assets = alg.input_assets(spec, params) if params is not None else spec.assets
         if spec.series:
             loaded[spec.role] = _stack(reader, spec, list(items[spec.role]), assets)
+            continue
+        bound = role_binding(alg, spec, items[spec.role], params)
+        if bound:  # an item bound by band role: its assets read under the names the algorithm reads
+            got = reader.item(spec, items[spec.role], [bound[a] for a in assets if a in bound], spec.role)
+            loaded[spec.role] = {a: got[bound[a]] for a in assets if a in bound and bound[a] in got}
         else:
             loaded[spec.role] = reader.item(spec, items[spec.role], assets, spec.role)
     if reader.ref is None:

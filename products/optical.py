@@ -150,7 +150,9 @@ class OpticalWater(Algorithm):
     title_vi = "Mặt nước từ Sentinel-2 (MNDWI + ngưỡng Otsu, loại mây)"
     description = __doc__ or ""
     collection = "water-mask"
-    inputs = (InputSpec("scene", ("sentinel-2-l2a",), ("B03", "B08", "B11", "SCL"), "Sentinel-2 L2A scene", resample=S2_20M_BANDS),)
+    inputs = (InputSpec("scene", ("sentinel-2-l2a",), ("B03", "B08", "B11", "SCL"),
+                        "Sentinel-2 L2A scene, or any optical item whose bands carry the roles green and swir16 (MNDWI) or nir (NDWI)",
+                        resample=S2_20M_BANDS, roles=(("B03", "green"), ("B08", "nir"), ("B11", "swir16"))),)
     outputs = (
         OutputSpec("water", "uint8", "Water / not water (255: cloud or no data)", nodata=NODATA, classes=WATER_CLASSES, colormap="water"),
     )
@@ -162,8 +164,13 @@ class OpticalWater(Algorithm):
         "Vos, K. et al. (2019) CoastSat: a Google Earth Engine-enabled Python toolkit. Env. Modelling & Software 122.",
     )
 
+    def required_roles(self, spec: InputSpec, params: Any) -> tuple[str, ...]:
+        return ("green", "swir16") if params.index == "mndwi" else ("green", "nir")
+
     def run(self, inputs: Mapping[str, Mapping[str, Any]], params: Any) -> dict[str, Any]:
         green, other, valid = s2_water_inputs(inputs["scene"], params.index)
         cls, _idx, diag = optical_water(green, other, valid, params)
+        if valid is None:
+            diag["cloud_mask"] = "none: the input has no SCL band, so clouds and their shadows are not masked"
         cls.attrs["hpgeo:diagnostics"] = diag
         return {"water": cls}

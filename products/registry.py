@@ -67,6 +67,9 @@ class InputSpec:
     series: bool = False  # a dated series of items (stacked along ``time``), not one item
     min_items: int = 1  # fewest distinct items of a series
     resample: tuple[str, ...] = ()  # assets read at a coarser resolution and warped onto the item's grid (e.g. S2 20 m bands)
+    #: (asset, eo:common_name) pairs: an item of any other collection fills this input when its assets carry these
+    #: band roles (Landsat, VNREDSat-1, a local 4-band GeoTIFF with roles); they are read as the named assets
+    roles: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,10 @@ class Algorithm(ABC):
             raise InvalidParameters(f"{self.name}: {msgs}") from exc
 
     # -- hooks of the build engine (products.build); the defaults fit single-scene raster products --
+    def required_roles(self, spec: InputSpec, params: Any) -> tuple[str, ...]:
+        """The band roles (``eo:common_name``) an item bound by role must have for this run (default: all of ``spec.roles``)."""
+        return tuple(r for _, r in spec.roles)
+
     def input_assets(self, spec: InputSpec, params: Any) -> tuple[str, ...]:
         """The assets of input ``spec`` this run reads (default: all declared)."""
         return spec.assets
@@ -167,7 +174,7 @@ class Algorithm(ABC):
             "collection": cls.collection,
             "inputs": [
                 {"role": i.role, "collections": list(i.collections), "assets": list(i.assets), "optional": i.optional, "description": i.description,
-                 "series": i.series, "min_items": i.min_items}
+                 "series": i.series, "min_items": i.min_items, "band_roles": {a: r for a, r in i.roles}}
                 for i in cls.inputs
             ],
             "outputs": [

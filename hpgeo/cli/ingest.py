@@ -167,12 +167,13 @@ def file(
     aoi: Optional[str] = _AOI,
     bbox: Optional[str] = _BBOX,
     datetime: Optional[str] = _DT,
+    bands: Optional[str] = typer.Option(None, "--bands", help="Band roles of plain rasters, one eo:common_name per band in order, - for none (e.g. blue,green,red,nir for VNREDSat-1). Default: the file's own band metadata; without roles no product uses the bands."),
 ) -> None:
     """Ingest local files and archives: verify, extract, write analysis-ready items (clipped to --aoi if given)."""
     from ingest.sources.local import LocalSource
 
     area, clip = _area(aoi, bbox, required=False)
-    _run(LocalSource(paths), area, clip, datetime, True)
+    _run(LocalSource(paths, band_roles=bands), area, clip, datetime, True)
 
 
 @app.command("watch")

@@ -30,7 +30,7 @@ from ingest.readers.product import RASTER_SUFFIXES, ProductMeta, rasters, safe_d
 from ingest.scene import BandInfo, Scene
 from ingest.sources.errors import UnsupportedFile
 
-__all__ = ["open_lazy", "read_raster", "raster_to_cog", "existing_file", "raster_metadata", "safe_band_names", "GeoTiffReader"]
+__all__ = ["COMMON_NAMES", "parse_band_roles", "band_roles_from_metadata", "open_lazy", "read_raster", "raster_to_cog", "existing_file", "raster_metadata", "safe_band_names", "GeoTiffReader"]
 
 
 def existing_file(path: str | os.PathLike) -> Path:
@@ -84,10 +84,47 @@ def safe_band_names(descriptions: Sequence[str | None]) -> list[str]:
     return out
 
 
+#: STAC ``eo:common_name`` values (eo extension v1.1): the band roles products bind to
+COMMON_NAMES = ("coastal", "blue", "green", "red", "yellow", "pan", "rededge", "rededge071", "rededge075", "rededge078",
+                "nir", "nir08", "nir09", "cirrus", "swir16", "swir22", "lwir", "lwir11", "lwir12")
+_ROLE_TAGS = ("COMMON_NAME", "common_name", "EO_COMMON_NAME", "eo_common_name")
+
+
+def parse_band_roles(spec: str | Sequence[str | None], count: int | None = None) -> list[str | None]:
+    """Band roles given by the user, one per band in band order: ``"blue,green,red,nir"`` (``-`` or empty for a
+    band with no role) or a list of the same. Each role must be an ``eo:common_name``; none may repeat."""
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    roles = [(r or "").strip().lower() or None for r in items]
+    roles = [None if r == "-" else r for r in roles]
+    bad = [r for r in roles if r is not None and r not in COMMON_NAMES]
+    if bad:
+        raise ReaderError(f"unknown band role(s) {', '.join(bad)}; use eo:common_name values: {', '.join(COMMON_NAMES)} (or - for none)")
+    named = [r for r in roles if r]
+    if len(set(named)) != len(named):
+        raise ReaderError(f"band roles repeat: {', '.join(r for r in dict.fromkeys(named) if named.count(r) > 1)}")
+    if count is not None and len(roles) != count:
+        raise ReaderError(f"{len(roles)} band role(s) given for {count} band(s); give one per band (- for none)")
+    return roles
+
+
+def band_roles_from_metadata(descriptions: Sequence[str | None], band_tags: Sequence[dict[str, str]]) -> list[str | None]:
+    """Band roles the file itself states: a band tag ``COMMON_NAME`` (or ``common_name``/``EO_COMMON_NAME``), else a
+    band description that *is* a common name (``green``, ``NIR``). Nothing is guessed from band order or count."""
+    out: list[str | None] = []
+    for d, tags in zip(descriptions, band_tags):
+        role = next((tags[k].strip().lower() for k in _ROLE_TAGS if tags.get(k)), None) or (d or "").strip().lower()
+        out.append(role if role in COMMON_NAMES else None)
+    named = [r for r in out if r]
+    if len(set(named)) != len(named):  # a file naming two bands "nir" states nothing usable
+        return [None] * len(out)
+    return out
+
+
 def read_raster(
     path: str | os.PathLike,
     *,
     band_names: list[str] | None = None,
+    band_roles: Sequence[str | None] | None = None,
     collection: str = "local-archive",
     platform: str = "unknown",
     instrument: str = "unknown",
@@ -98,6 +135,9 @@ def read_raster(
     """A georeferenced raster as a Scene of float32 bands (lazy).
 
     Band names come from ``band_names``, else the file's band descriptions, else ``b1, b2, ...``.
+    Band roles (``eo:common_name``, what products bind to) come from ``band_roles`` (one per band, None for
+    none), else from the file's own metadata (:func:`band_roles_from_metadata`), else none: a band without a
+    role is never used as if it were green or NIR. ``properties["hpgeo:band_roles"]`` says where they came from.
     Pixel values are ``raw * scale + offset`` (GDAL band metadata; 1 and 0 when unset); nodata
     becomes NaN and ``valid`` is True where every band has data.
     """
@@ -106,15 +146,20 @@ def read_raster(
         count, scales, offsets, nodata = ds.count, ds.scales, ds.offsets, ds.nodata
         descr = safe_band_names(ds.descriptions)
         tags = ds.tags()
+        meta_roles = band_roles_from_metadata(ds.descriptions, [ds.tags(i) for i in range(1, count + 1)])
     names = band_names or descr
     if len(names) != count:
         raise ReaderError(f"{p.name} has {count} bands but {len(names)} names were given")
+    if band_roles is not None:
+        roles, roles_from = parse_band_roles(band_roles, count), "given"
+    else:
+        roles, roles_from = meta_roles, "file metadata" if any(meta_roles) else "none"
     raw = open_lazy(p, chunks=chunks, masked=True)
     bands, info = {}, {}
     for i, name in enumerate(names):
         b = raw.isel(band=i, drop=True).astype(np.float32) * np.float32(scales[i]) + np.float32(offsets[i])
         bands[name] = b.rio.write_crs(raw.rio.crs).rename(name)
-        info[name] = BandInfo(name=name, nodata=float("nan"), scale=scales[i], offset=offsets[i])
+        info[name] = BandInfo(name=name, nodata=float("nan"), scale=scales[i], offset=offsets[i], common_name=roles[i])
     valid = raw.notnull().all("band")
     grid = Grid.from_dataarray(raw)
     when = datetime or _tiff_datetime(tags) or dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc)
@@ -129,7 +174,8 @@ def read_raster(
         band_info=info,
         valid=valid,
         footprint=grid.footprint(WGS84),
-        properties={"proj:epsg": grid.crs.to_epsg(), "proj:shape": list(grid.shape), "hpgeo:raw_nodata": nodata},
+        properties={"proj:epsg": grid.crs.to_epsg(), "proj:shape": list(grid.shape), "hpgeo:raw_nodata": nodata,
+                    "hpgeo:band_roles": {"source": roles_from, "roles": {n: r for n, r in zip(names, roles) if r}}},
         source=str(p),
     )
 
@@ -207,7 +253,10 @@ class GeoTiffReader:
     def read(self, fetched: Any) -> Scene:
         rec = fetched.record
         files = rasters(fetched.paths)
-        parts = [read_raster(f, collection=rec.collection or "local-imagery", datetime=rec.datetime) for f in files]
+        roles = rec.properties.get("hpgeo:band_roles")  # given by the user (LocalSource(band_roles=…), --bands)
+        if roles is not None and len(files) != 1:
+            raise UnsupportedFile(f"{rec.id}: band roles are given for one multi-band file, not for {len(files)} files")
+        parts = [read_raster(f, collection=rec.collection or "local-imagery", datetime=rec.datetime, band_roles=roles) for f in files]
         scene = parts[0]
         if len(parts) > 1 or (rec.assets and len(scene.bands) == 1):  # STAC assets: bands named after the asset keys
             for f, part in zip(files, parts):
