@@ -110,7 +110,8 @@ def write_vectors(a: ShorelineAnalysis, out_dir: Path) -> None:
     clean_folder(out_dir)  # temporaries of a killed writer
     sl, tr, bl = _frames(a)
     for gdf, fname in ((sl, "shorelines.geojson"), (tr, "transects.geojson")):
-        _atomic(out_dir / fname, lambda tmp, g=gdf: g.to_crs(WGS84).to_file(tmp, driver="GeoJSON"))
+        # the layer is named explicitly: GDAL would name it after the temporary file
+        _atomic(out_dir / fname, lambda tmp, g=gdf, layer=fname.removesuffix(".geojson"): g.to_crs(WGS84).to_file(tmp, driver="GeoJSON", layer=layer))
 
     def gpkg(tmp: Path) -> None:
         sl.to_file(tmp, layer="shorelines", driver="GPKG")
