@@ -18,6 +18,7 @@ from base import __version__
 from hpgeo.cli import alerts as alerts_cmd
 from hpgeo.cli import aoi as aoi_cmd
 from hpgeo.cli import catalog as catalog_cmd
+from hpgeo.cli import export as export_cmd
 from hpgeo.cli import ingest as ingest_cmd
 from hpgeo.cli import products as products_cmd
 from hpgeo.cli import registry as registry_cmd
@@ -61,6 +62,7 @@ def _root(
 
 
 run_cmd.register(app)
+export_cmd.register(app)
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(aoi_cmd.app, name="aoi")
 app.add_typer(ingest_cmd.app, name="ingest")
