@@ -18,6 +18,15 @@ Config (YAML)::
 State: ``{job: {"last_search": ISO, "records": n, "ingested": n}}`` in a JSON file written atomically
 (temporary file + rename); a job's ``last_search`` moves only when its cycle succeeded, and the next
 search starts an ``overlap`` before it, so late-published scenes are not missed (records are upserted).
+
+Local jobs (folders that files are dropped into) are not searched by date window: an archive from 1998
+copied in today is new although its acquisition date is old. Their state is by file *identity*:
+``"seen"`` maps the SHA-256 of every file (or product folder's key file) ingested or found current to the
+path and id it had, and ``"files"`` caches each path's (size, mtime_ns, inode, ctime_ns, sha256) so an
+unchanged file is not hashed again (any change of the bytes changes the ctime, which no user can set). A file whose content was seen — renamed, moved to a subfolder, touched, or
+copied again — is not ingested again; a file replaced by new content (same name or not) is. A file that
+failed is not marked seen, so it is tried again next cycle. A local job's ``start`` (if given) is a fixed
+lower bound on acquisition dates, never moved by the cycles.
 """
 
 from __future__ import annotations
@@ -169,6 +178,79 @@ def _filters(job: WatchJob) -> dict[str, Any]:
     return f
 
 
+class _UnseenLocalFiles:
+    """A local source listing only files whose content (SHA-256) the job has not ingested yet."""
+
+    def __init__(self, src: Any, seen: dict[str, Any], files: dict[str, list[Any]]) -> None:
+        self.src, self.seen, self.files = src, seen, files
+        self.kind, self.list_before_fetch = src.kind, src.list_before_fetch
+        self.skipped: list[str] = []
+        self._listed: set[str] = set()  # contents listed in this cycle (two copies of one file: the first only)
+
+    def __enter__(self) -> "_UnseenLocalFiles":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.src.__exit__(*exc)
+
+    def _stat(self, p: Path) -> list[int]:
+        st = p.stat()
+        # ctime: no user can set it, and any write, replacement or rename changes it, so an equal stat means
+        # unchanged bytes even when a replacement kept the size and the mtime and got the old inode back
+        return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
+
+    def search(self, aoi: Any = None, interval: Any = None, **kw: Any) -> Any:
+        from ingest.sources.base import as_geometry, as_interval
+        from ingest.sources.local import record_for
+
+        geom, iv = as_geometry(aoi), as_interval(interval)
+        for p in self.src.candidates():
+            key = str(Path(p).resolve())
+            stat = self._stat(Path(p))
+            cached = self.files.get(key)
+            if cached and cached[:4] == stat and cached[4] in self.seen:
+                continue  # unchanged since it was hashed, and its content is known: not even hashed again
+            rec = record_for(Path(p), self.src.band_roles)
+            sha = rec.checksum.value if rec.checksum else None
+            self.files[key] = stat + [sha]
+            if sha in self._listed:
+                log.info("watch: %s has the same content as another file of this cycle: not ingested twice", p)
+                self.skipped.append(str(p))
+                continue
+            if sha in self.seen:
+                was = self.seen[sha]
+                log.info("watch: %s has the content of %s (%s), already ingested: renamed, moved or touched, not ingested again",
+                         p, was.get("path"), was.get("id"))
+                self.skipped.append(str(p))
+                continue
+            if geom is not None and not rec.footprint.intersects(geom):
+                continue
+            if iv is not None and ((iv.start and rec.datetime < iv.start) or (iv.end and rec.datetime > iv.end)):
+                continue
+            if sha:
+                self._listed.add(sha)
+            yield rec
+
+    def fetch(self, record: Any, dest_dir: Path, progress: Any = None) -> Any:
+        return self.src.fetch(record, dest_dir, progress=progress)
+
+
+def _run_local(job: WatchJob, src: Any, jstate: dict[str, Any], catalog: Any, data_dir: Path, area: Any) -> IngestReport:
+    """One cycle of a local job by file identity (module docstring); updates ``jstate`` in place."""
+    seen: dict[str, Any] = dict(jstate.get("seen") or {})
+    files: dict[str, list[Any]] = dict(jstate.get("files") or {})
+    wrapped = _UnseenLocalFiles(src, seen, files)
+    interval = (job.start, None) if job.start else None
+    report = run_ingest(wrapped, area, interval, catalog=catalog, data_dir=data_dir, download=job.download,
+                        clip=area if job.aoi else None)
+    failed = {rid for rid, _ in report.failed}
+    for rec in report.records:
+        if rec.id not in failed and rec.checksum is not None and (not job.download or rec.id in report.ingested or rec.id in report.current):
+            seen[rec.checksum.value] = {"path": str(Path(rec.remote_id or "")), "id": rec.id}
+    jstate["seen"], jstate["files"] = seen, {k: v for k, v in files.items() if Path(k).exists()}
+    return report
+
+
 def run_cycle(
     config: WatchConfig,
     *,
@@ -192,9 +274,13 @@ def run_cycle(
         else:
             start = job.start or now - dt.timedelta(days=job.lookback_days)
         area = catalog.aoi(job.aoi) if job.aoi else job.bbox
+        jstate = dict(state.get(job.name) or {})
         try:
             with source_factory(job, settings) as src:
-                report = run_ingest(src, area, (start, now), catalog=catalog, data_dir=data_dir, download=job.download, clip=area if job.aoi else None, **_filters(job))
+                if job.source == "local" and hasattr(src, "candidates"):
+                    report = _run_local(job, src, jstate, catalog, data_dir, area)
+                else:
+                    report = run_ingest(src, area, (start, now), catalog=catalog, data_dir=data_dir, download=job.download, clip=area if job.aoi else None, **_filters(job))
         except HpgeoError as exc:
             log.error("watch %s: %s", job.name, exc)
             results[job.name] = exc
@@ -204,7 +290,13 @@ def run_cycle(
             "watch %s: %s → %s: %d record(s), %d ingested, %d current, %d failed",
             job.name, start.isoformat(), now.isoformat(), len(report.records), len(report.ingested), len(report.current), len(report.failed),
         )
-        if report.ok:
+        if job.source == "local" and "seen" in jstate:
+            # identity state is kept even when some file failed (the failed ones are not in it: tried again)
+            jstate.update({"last_search": now.isoformat() if report.ok else jstate.get("last_search"),
+                           "records": len(report.records), "ingested": len(report.ingested)})
+            state[job.name] = {k: v for k, v in jstate.items() if v is not None}
+            save_state(state_path, state)
+        elif report.ok:
             state[job.name] = {"last_search": now.isoformat(), "records": len(report.records), "ingested": len(report.ingested)}
             save_state(state_path, state)
     return results

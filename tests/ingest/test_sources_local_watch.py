@@ -50,7 +50,7 @@ def test_local_archive_search_and_verified_extract(tmp_path):
         assert not (tmp_path / "raw2").exists()
 
 
-def test_watch_once_ingests_then_only_searches_since_last_success(tmp_path):
+def test_watch_once_ingests_then_lists_nothing_already_seen(tmp_path):
     _archive(tmp_path / "in")
     cfg = tmp_path / "watch.yaml"
     cfg.write_text(f"jobs:\n  - name: archive\n    source: local\n    paths: [{tmp_path / 'in'}]\n    bbox: [106.5, 20.7, 106.9, 21.0]\n    start: 2024-01-01\n")
@@ -61,9 +61,11 @@ def test_watch_once_ingests_then_only_searches_since_last_success(tmp_path):
     assert res["archive"].ingested == ["VNREDSAT_20240315"]
     assert cat.count_items("local-imagery") == 1
     assert cat.get_item(RECORDS_COLLECTION, "VNREDSAT_20240315")["properties"]["hpgeo:status"] == "ingested"
-    assert load_state(state) == {"archive": {"last_search": "2024-06-01T00:00:00+00:00", "records": 1, "ingested": 1}}
+    st = load_state(state)["archive"]
+    assert {k: st[k] for k in ("last_search", "records", "ingested")} == {"last_search": "2024-06-01T00:00:00+00:00", "records": 1, "ingested": 1}
+    assert [v["id"] for v in st["seen"].values()] == ["VNREDSAT_20240315"]  # a local job's state is by file content
     res = run_cycle(load_config(cfg), catalog=cat, data_dir=tmp_path / "data", state_path=state, now=now + dt.timedelta(days=1))
-    assert res["archive"].records == []  # searched only from last_search minus the overlap
+    assert res["archive"].records == []  # its content was seen: not listed again
     assert json.loads(state.read_text())["archive"]["last_search"] == "2024-06-02T00:00:00+00:00"
     assert cat.count_items("local-imagery") == 1
 
