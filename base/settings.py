@@ -10,13 +10,17 @@ Tests and the CLI can swap the whole object with :func:`override_settings`.
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Annotated, Iterator, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings", "configure", "override_settings"]
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -54,6 +58,12 @@ class Settings(BaseSettings):
         None, description="Address of a dask.distributed scheduler; default: dask's local threaded scheduler."
     )
     log_level: str = "INFO"
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) whose web pages may call the API from a browser, comma-separated, "
+        "or `*` for any origin (then never with credentials). Default: none, same-origin only. API keys travel in the "
+        "X-API-Key header, never in cookies, so credentials are never allowed.",
+    )
     remote_asset_prefixes: list[str] = Field(
         default_factory=list,
         description="URL prefixes (http(s)/s3/gs) whose assets GDAL may read directly (scale-out COGs over HTTP or "
@@ -85,6 +95,22 @@ class Settings(BaseSettings):
     watch_state: Path | None = Field(None, description="JSON state of the watch jobs (default <data_dir>/watch-state.json).")
     watch_every: float = Field(3600.0, gt=0, description="Seconds between watch cycles.")
 
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _cors_origins(cls, v: object) -> object:
+        """A comma-separated string (the environment) or a list; each origin ``*`` or ``scheme://host[:port]``."""
+        if isinstance(v, str):
+            v = json.loads(v) if v.strip().startswith("[") else [x for x in (p.strip() for p in v.split(",")) if x]
+        if not isinstance(v, (list, tuple)):
+            raise ValueError("cors_origins: a comma-separated list of origins")
+        out = [str(x).strip().rstrip("/") for x in v]
+        if "*" in out and len(out) > 1:
+            raise ValueError("cors_origins: `*` (any origin) cannot be combined with named origins")
+        for o in out:
+            if o != "*" and not _ORIGIN.fullmatch(o):
+                raise ValueError(f"cors_origins: {o!r} is not an origin (scheme://host[:port], no path)")
+        return out
 
     @classmethod
     def defaults(cls) -> "Settings":
