@@ -215,6 +215,16 @@ def check_products_stats(r, ctx):
     assert ctx.get("flood_item", "flood-extent/").split("/")[1][:20] in r.stdout
 
 
+def check_export(r, ctx):
+    import pyogrio
+
+    out = ctx["work"] / "flood-vn2000.gpkg"
+    info = pyogrio.read_info(out)
+    assert info["crs"] == "EPSG:9210" and info["features"] > 0 and info["layer_name"] == "flood_extent"
+    assert "VN-2000 to WGS 84" in info["dataset_metadata"]["HPGEO_DATUM_OPERATION"]
+    assert "wrote flood-vn2000.gpkg" in r.stdout
+
+
 def check_ingest_stac(r, ctx):
     srv = ctx["stac"]
     assert srv.unmatched == [] and [m for m, *_ in srv.requests][:2] == ["GET", "POST"]
@@ -273,6 +283,7 @@ CHECKS: list[tuple[str, Callable[..., None]]] = [
     (r"^\.venv/bin/hpgeo registry calendar ", check_registry_calendar),
     (r"^\.venv/bin/hpgeo products build flood-sar ", check_products_build),
     (r"^\.venv/bin/hpgeo products stats ", check_products_stats),
+    (r"^\.venv/bin/hpgeo export ", check_export),
     (r"^\.venv/bin/hpgeo ingest stac ", check_ingest_stac),
     (r"^\.venv/bin/hpgeo ingest dhus ", check_ingest_dhus),
     (r"^\.venv/bin/hpgeo ingest odata ", check_ingest_odata),
