@@ -26,9 +26,10 @@ def _run(world, passes):
 
 
 def cat_dir(cat):
-    from pathlib import Path
+    """The data directory of the settings in force (the fixtures' tmp_path; SQLite or PostgreSQL)."""
+    from base.settings import get_settings
 
-    return Path(str(cat.engine.url.database)).parent
+    return get_settings().resolved_data_dir
 
 
 @pytest.fixture
