@@ -18,6 +18,8 @@ JSON = "application/json"
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 # the fields extension's default set: what an empty ``fields`` (or an explicit empty ``include``) returns
 DEFAULT_FIELDS = ("type", "stac_version", "id", "geometry", "bbox", "links", "assets", "properties.datetime")
+# what identifies an item: always returned with an ``include`` (unless excluded by name)
+IDENTITY_FIELDS = ("type", "stac_version", "id", "collection")
 
 
 def _q(s: str) -> str:
@@ -111,15 +113,20 @@ def apply_fields(item: dict[str, Any], include: list[str] | None, exclude: list[
     """The STAC API fields extension on one item (dotted paths, e.g. ``properties.eo:cloud_cover``).
 
     - include and exclude both empty: the default set (:data:`DEFAULT_FIELDS`);
-    - exclude only, include not given: the whole item without the excluded fields; with include given empty:
-      the default set without them;
-    - include given: only those fields, without the excluded ones, except that a field both included and
-      excluded (or excluded with an included field under it) is kept.
+    - exclude only, include not given: the whole item without the excluded fields; with include given but
+      empty: the default set without them;
+    - include given: those fields and the item's identity (:data:`IDENTITY_FIELDS`), without the excluded
+      ones — except that a field both included and excluded (or excluded with an included field under it)
+      is kept.
     """
-    inc = [_split(p) for p in (include or []) if _split(p)]
+    explicit = [_split(p) for p in (include or []) if _split(p)]
     exc = [_split(p) for p in (exclude or []) if _split(p)]
-    if not inc and (include_given or not exc):
+    if explicit:
+        inc = [_split(p) for p in IDENTITY_FIELDS] + explicit
+    elif include_given or not exc:
         inc = [_split(p) for p in DEFAULT_FIELDS]
+    else:
+        inc = []
     if inc:
         out: dict[str, Any] = {}
         for parts in inc:
@@ -128,10 +135,10 @@ def apply_fields(item: dict[str, Any], include: list[str] | None, exclude: list[
                 _put(out, parts, value)
     else:
         out = dict(item)
-    inc_paths = [".".join(p) for p in inc]
+    kept = [".".join(p) for p in explicit]
     for parts in exc:
         path = ".".join(parts)
-        if any(i == path or i.startswith(path + ".") for i in inc_paths):
+        if any(i == path or i.startswith(path + ".") for i in kept):
             continue  # included wins
         if len(parts) > 1 and parts[0] in out and out[parts[0]] is item.get(parts[0]):
             out[parts[0]] = dict(out[parts[0]])  # copy before dropping inside it

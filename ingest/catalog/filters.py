@@ -76,6 +76,7 @@ QUERYABLES: dict[str, Queryable] = {
         Queryable("end_datetime", "timestamp", "End of the item's time range (its datetime when it has none).", lambda: ItemRow.end_datetime),
         _q("eo:cloud_cover", "number", "Cloud cover of the scene, percent 0-100."),
         _q("platform", "string", "Satellite, e.g. sentinel-1a, sentinel-2b, landsat-9."),
+        _q("mission", "string", "Mission (STAC common metadata), when the source names one."),
         _q("constellation", "string", "Constellation, e.g. sentinel-1, sentinel-2."),
         _q("title", "string", "Item title (simulated items start with [MÔ PHỎNG / SIMULATED])."),
         _q("gsd", "number", "Ground sample distance, metres."),
@@ -197,6 +198,20 @@ def _like_escape(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _query_value(name: str, v: Any) -> Any:
+    """A numeric string for a number queryable is read as the number (clients send query values from text)."""
+    q = QUERYABLES.get(name)
+    if q is not None and q.type in ("number", "integer"):
+        if isinstance(v, str):
+            try:
+                return float(v)
+            except ValueError:
+                return v
+        if isinstance(v, list):
+            return [_query_value(name, x) for x in v]
+    return v
+
+
 def query_to_cql2(value: Any) -> dict[str, Any] | None:
     """The query extension (``{"eo:cloud_cover": {"lt": 10}}``, or its JSON text in GET) → cql2-json."""
     if value is None or value == "" or value == {}:
@@ -217,6 +232,7 @@ def query_to_cql2(value: Any) -> dict[str, Any] | None:
                                "endsWith, contains, in)")
         prop = {"property": name}
         for op, v in ops.items():
+            v = _query_value(name, v)
             if op in _QUERY_OPS:
                 args.append({"op": _QUERY_OPS[op], "args": [prop, v]})
             elif op in ("startsWith", "endsWith", "contains"):
@@ -368,6 +384,8 @@ def to_sql(expr: dict[str, Any], dialect: str) -> ColumnElement[bool]:
         if op == "isNull":
             return col.is_(None)
         if op == "between":
+            if len(rest) == 1 and isinstance(rest[0], list):  # the draft form: [property, [low, high]]
+                rest = rest[0]
             if len(rest) != 2:
                 raise InvalidQuery("between takes a property and two values")
             if q.type not in ("number", "integer", "timestamp"):

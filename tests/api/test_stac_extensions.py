@@ -25,6 +25,7 @@ from base.settings import Settings
 PG_ENV = "HPGEO_TEST_POSTGRES_URL"
 UTC = dt.timezone.utc
 
+IDENTITY = {"type", "stac_version", "id", "collection"}  # what an include always returns with the included fields
 PLATFORMS = ["sentinel-2a", "sentinel-2b", "Sentinel-2A", "landsat-9"]
 
 
@@ -162,7 +163,7 @@ def test_pystac_client_sortby_fields_and_cql2_filter(base):
     dicts = list(search.items_as_dicts())
     assert [d["id"] for d in dicts] == [i["id"] for i in want] and len(want) >= 3
     for d, i in zip(dicts, want):
-        assert set(d) == {"id", "properties"} and d["properties"] == ({"eo:cloud_cover": _cc(i)} if _cc(i) is not None else {})
+        assert set(d) == IDENTITY | {"properties"} and d["collection"] == "optical" and d["properties"] == ({"eo:cloud_cover": _cc(i)} if _cc(i) is not None else {})
 
 
 @pytest.mark.parametrize("text, json_expr, pred", [
@@ -240,9 +241,15 @@ def test_fields_include_exclude_rules(base):
     ex = _post(base, {**one, "fields": {"exclude": ["geometry", "properties.platform"]}})["features"][0]
     assert "geometry" not in ex and "platform" not in ex["properties"] and ex["properties"]["sat:relative_orbit"] == full["properties"]["sat:relative_orbit"]
     both = _post(base, {**one, "fields": {"include": ["geometry"], "exclude": ["geometry"]}})["features"][0]
-    assert both == {"geometry": full["geometry"]}
+    assert both == {**{k: full[k] for k in IDENTITY}, "geometry": full["geometry"]}
     nested = _search(base, collections="sar", limit=1, fields="-properties,+properties.sat:orbit_state")["features"][0]
-    assert nested == {"properties": {"sat:orbit_state": full["properties"]["sat:orbit_state"]}}
+    assert nested == {**{k: full[k] for k in IDENTITY}, "properties": {"sat:orbit_state": full["properties"]["sat:orbit_state"]}}
+    # the identity goes too when excluded by name
+    bare = _post(base, {**one, "fields": {"include": ["properties.platform"], "exclude": ["type", "stac_version", "collection"]}})["features"][0]
+    assert bare == {"id": full["id"], "properties": {"platform": "sentinel-1a"}}
+    # the default set minus an exclusion, when include is given empty
+    d = _post(base, {**one, "fields": {"include": [], "exclude": ["geometry"]}})["features"][0]
+    assert set(d) == {"type", "stac_version", "id", "bbox", "links", "assets", "properties"}
     assert httpx.post(f"{base}/stac/search", json={"fields": None}).status_code == 400
 
 
