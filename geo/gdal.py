@@ -15,6 +15,10 @@ tiny on disk. Every process that opens user or remote data goes through :func:`o
 * :data:`SAFE_ENV` for every open: no directory listing on open, curl limited to raster extensions.
 
 All refusals raise :class:`UnsafeRaster` (an :class:`~base.errors.InvalidRequest`: HTTP 400, exit code 2).
+A remote raster (``/vsicurl/``) whose server cannot serve it is the server's failure, not the file's:
+:class:`RemoteRangeUnsupported` when it ignores HTTP range requests (GDAL reads a COG by ranges; it stops at
+the first answer instead of downloading the whole file), :class:`RemoteUnavailable` when it does not answer
+or answers an HTTP error (both :class:`~base.errors.UpstreamUnavailable`: HTTP 502).
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ import rasterio
 from rasterio.errors import RasterioIOError
 from rasterio.io import DatasetReader
 
+from base.errors import UpstreamUnavailable
 from geo.errors import GeoError
 
 __all__ = [
-    "UnsafeRaster", "SAFE_ENV", "INGEST_DRIVERS", "SCAN_DRIVERS", "MAX_PIXELS", "MAX_FILE_BYTES",
+    "UnsafeRaster", "RemoteUnavailable", "RemoteRangeUnsupported", "SAFE_ENV", "INGEST_DRIVERS", "SCAN_DRIVERS", "MAX_PIXELS", "MAX_FILE_BYTES",
     "safe_env", "open_checked", "check_dataset", "check_georeference", "BadGeoreference",
 ]
 
@@ -53,6 +58,60 @@ _ARCHIVE_VSI = ("/vsizip/", "/vsitar/", "/vsigzip/")
 
 class UnsafeRaster(GeoError):
     """A raster GDAL must not open (wrong driver, indirection, too large, complex)."""
+
+
+class RemoteUnavailable(UpstreamUnavailable):
+    """The server of a remote raster did not answer, or answered an HTTP error."""
+
+
+class RemoteRangeUnsupported(RemoteUnavailable):
+    """The server of a remote raster ignores HTTP range requests, so it cannot be read as a COG."""
+
+
+_NO_RANGE = "range downloading not supported"
+_HTTP_FAILURE = ("http response code", "http error code", "couldn't connect", "could not connect", "connection refused",
+                 "timed out", "timeout was reached", "could not resolve", "empty reply", "recv failure")
+
+
+def _probe_ranges(url: str, timeout: float = 10.0) -> str | None:
+    """Ask an http(s) server for one byte: ``"no-range"`` when it answers 200 with the whole file instead of 206,
+    ``"unavailable: …"`` when it does not answer or answers an HTTP error, None when it serves ranges. Reads at
+    most one byte of the body, so a server without range support is never downloaded from."""
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url, headers={"Range": "bytes=0-0", "User-Agent": "hpgeo"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 (a URL under the configured remote prefixes)
+            status = r.status
+            r.read(1)
+    except urllib.error.HTTPError as exc:
+        return f"unavailable: HTTP {exc.code} {exc.reason}"
+    except (urllib.error.URLError, OSError) as exc:
+        return f"unavailable: {getattr(exc, 'reason', exc)}"
+    return "no-range" if status == 200 else None
+
+
+def _remote_error(path: str, exc: Exception) -> Exception | None:
+    """The upstream error a GDAL failure on a remote path stands for, or None when it is about the file itself.
+
+    GDAL's own message names the cause only sometimes (with a driver list it says "not recognized"), so the
+    server of an http(s) path is asked directly (:func:`_probe_ranges`)."""
+    low_path = path.lower()
+    if not low_path.startswith(("/vsicurl/", "/vsis3/", "/vsigs/")):
+        return None
+    msg, url = str(exc), path[len("/vsicurl/"):] if low_path.startswith("/vsicurl/") else path
+    probe = _probe_ranges(url) if url.lower().startswith(("http://", "https://")) else None
+    if probe == "no-range" or _NO_RANGE in msg.lower():
+        return RemoteRangeUnsupported(
+            f"the server of {url[:200]} does not support HTTP range requests, so the COG cannot be read remotely "
+            "(hpgeo reads only the parts it needs and does not download whole files on the fly); serve it from a "
+            "server that answers 'Range: bytes=…' with 206 Partial Content, or download it and ingest the local copy")
+    if probe is not None:
+        return RemoteUnavailable(f"the server of {url[:200]} cannot serve the raster ({probe[len('unavailable: '):][:200]})")
+    if any(k in msg.lower() for k in _HTTP_FAILURE):
+        return RemoteUnavailable(f"the server of {url[:200]} cannot serve the raster: {msg[:200]}")
+    return None
 
 
 class BadGeoreference(UnsafeRaster):
@@ -124,6 +183,9 @@ def open_checked(path: str | os.PathLike[str], *, drivers: Sequence[str] = INGES
             # drivers GDAL may try, so a VRT (or any other format) is never even parsed
             ds = DatasetReader(p, driver=list(drivers))
         except RasterioIOError as exc:
+            remote = _remote_error(p, exc)
+            if remote is not None:
+                raise remote from None
             raise UnsafeRaster(f"{Path(p).name} is not a readable raster in an accepted format ({', '.join(drivers)}): {exc}") from exc
         try:
             check_dataset(ds, p, drivers=drivers, max_pixels=max_pixels, allow_complex=allow_complex)
