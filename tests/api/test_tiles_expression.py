@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from maps.expression import MAX_EXPONENT, InvalidExpression, parse_expression
 
@@ -103,8 +106,16 @@ def test_known_answers_against_numpy():
 def test_hostile_expressions_over_http_are_400(live_server, demo_catalog):
     import httpx
 
-    item = next(demo_catalog.search(__import__("ingest.catalog.query", fromlist=["SearchQuery"]).SearchQuery(collections=("sentinel-1-grd",), limit=1)))
-    url = f"{live_server}/tiles/sentinel-1-grd/{item['id']}/12/3260/1822.png"
+    from ingest.catalog.query import SearchQuery
+
+    item = next(demo_catalog.search(SearchQuery(collections=("sentinel-1-grd",), limit=1)))
+    import math
+
+    w, s, e, n = item["bbox"]
+    lon, lat, z = (w + e) / 2, (s + n) / 2, 12
+    x = int((lon + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+    url = f"{live_server}/tiles/sentinel-1-grd/{item['id']}/{z}/{x}/{y}.png"
     refused = 0
     for text in HOSTILE:
         if not text.strip():
@@ -118,3 +129,7 @@ def test_hostile_expressions_over_http_are_400(live_server, demo_catalog):
     # and an allowed expression on the same tile renders
     r = httpx.get(url, params={"expression": "where(vv > -18, vv, -25)", "rescale": "-25,0"}, timeout=30)
     assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text[:300]
+    # known answer: where(vv < -100, 1, 0) is 0 everywhere (σ0 is never below -100 dB) → black where there is data
+    r = httpx.get(url, params={"expression": "where(vv < -100, 1, 0)", "rescale": "0,1"}, timeout=30)
+    a = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGBA"))
+    assert (a[..., 3] == 255).mean() > 0.5 and np.all(a[a[..., 3] == 255][:, :3] == 0)
