@@ -1,8 +1,9 @@
-"""``python -m benchmarks [memory|tiles|crash|load] [options]``: run one benchmark (default: memory) and record it
-in docs/benchmarks.md (memory, tiles) or docs/reliability.md (crash, load).
+"""``python -m benchmarks [memory|tiles|crash|load|latency] [options]``: run one benchmark (default: memory) and record it
+in docs/benchmarks.md (memory, tiles, latency) or docs/reliability.md (crash, load).
 
 ``memory [--size N] [--product NAME ...] [--data-dir D]`` is :mod:`benchmarks.memory` (all products by default); ``tiles …``,
-``crash …`` and ``load …`` pass their options to :mod:`benchmarks.tiles`, :mod:`benchmarks.crash` and :mod:`benchmarks.load`.
+``crash …``, ``load …`` and ``latency …`` pass their options to :mod:`benchmarks.tiles`, :mod:`benchmarks.crash`,
+:mod:`benchmarks.load` and :mod:`benchmarks.latency`.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def main() -> None:
         from benchmarks import crash
 
         sys.exit(crash.main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "latency":
+        from benchmarks import latency
+
+        sys.exit(latency.main(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "load":
         from benchmarks import load
 
