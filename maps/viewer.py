@@ -1,7 +1,14 @@
-"""The department viewer: a folium (Leaflet) map of AOIs and the catalog's layers, with legends.
+"""The department viewer: one HTML page, its configuration (JSON) and hpgeo's own viewer.js/viewer.css.
 
-Vietnamese by default, English with ``lang="en"``. Works offline: Leaflet is served by hpgeo
-itself (``assets="local"``), and no basemap from the internet is required.
+Vietnamese by default, English with ``lang="en"``. Works offline: Leaflet comes from the PyPI package
+django-js-lib-leaflet and the script and style sheet from this package (``maps/static``), all served by
+hpgeo; the base map is hpgeo's own land/sea tiles (:mod:`maps.basemap`) unless ``basemap_url`` names
+another XYZ source. Nothing is fetched from a CDN.
+
+The page holds no geometry: the AOI and unit outlines are fetched from ``/aois`` (simplified for
+display), alerts from ``/alerts``, pixel values from the tiles' point query and unit statistics from
+``/stats/timeseries`` when the user clicks. Every layer carries its item's bounds, so Leaflet never asks
+for a tile outside the data.
 """
 
 from __future__ import annotations
@@ -12,22 +19,44 @@ import json
 from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
-import folium
-from branca.element import Element
-
 from maps.colormaps import get_colormap
-from maps.i18n import norm_lang, t
+from maps.i18n import JS_KEYS, norm_lang, t
 from maps.render import default_render
 
-__all__ = ["build_viewer", "aoi_url", "LEAFLET_STATIC", "AOI_SIMPLIFY_M"]
+__all__ = ["build_viewer", "viewer_config", "aoi_url", "LEAFLET_STATIC", "APP_STATIC", "AOI_SIMPLIFY_M", "GROUPS", "group_of"]
 
 LEAFLET_STATIC = "/viewer/static/leaflet"
+APP_STATIC = "/viewer/static/app"
+BASEMAP_PATH = "/viewer/basemap/{z}/{x}/{y}.png"
 HAIPHONG_CENTER = (20.78, 106.72)
 #: Simplification tolerance of the AOI outlines drawn by the viewer (metres): under a pixel up to
 #: zoom 12 (~35 m/px at 20.8° N), and a million-vertex boundary is served in a few hundred kB.
 AOI_SIMPLIFY_M = 20.0
 _AOI_STYLE = {"color": "#334155", "weight": 2, "dashArray": "4"}
 _ADMIN_STYLE = {"color": "#7c3aed", "weight": 1, "dashArray": ""}
+
+#: The layer tree: group key → collections, in display order (unlisted product collections go to "land").
+GROUPS: dict[str, tuple[str, ...]] = {
+    "scenes": ("sentinel-2-l2a", "sentinel-1-grd"),
+    "hazards": ("flood-extent", "flood-ensemble", "water-mask", "oil-slick-candidates", "burn-severity"),
+    "land": ("land-cover", "mangrove-extent"),
+    "coast": ("shoreline", "turbidity"),
+}
+FEATURED_ORDER = ("flood-extent", "flood-ensemble", "water-mask")
+EXPORT_FORMATS = ("tif", "gpkg", "geojson", "csv")
+#: CAP 1.2 severity and status values in Vietnamese and English.
+CAP_TERMS = {
+    "Extreme": ("Cực kỳ nghiêm trọng", "Extreme"), "Severe": ("Nghiêm trọng", "Severe"), "Moderate": ("Trung bình", "Moderate"),
+    "Minor": ("Nhẹ", "Minor"), "Unknown": ("Không rõ", "Unknown"), "Actual": ("Thực", "Actual"), "Exercise": ("Diễn tập", "Exercise"),
+    "System": ("Hệ thống", "System"), "Test": ("Thử nghiệm", "Test"), "Draft": ("Bản nháp", "Draft"),
+}
+
+
+def group_of(collection: str) -> str:
+    for key, cols in GROUPS.items():
+        if collection in cols:
+            return key
+    return "scenes" if collection.startswith(("sentinel-", "landsat")) else "land"
 
 
 def aoi_url(base: str, source: str, on: dt.date | None = None, simplify_m: float = AOI_SIMPLIFY_M) -> str:
@@ -39,35 +68,8 @@ def aoi_url(base: str, source: str, on: dt.date | None = None, simplify_m: float
 
 
 def _js(value: Any) -> str:
-    """A JSON value safe inside <script> (no '</' can close the element)."""
-    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
-
-
-def _vector_script(layers: list[dict[str, Any]], lang: str) -> str:
-    """Fetch each layer's GeoJSON and add it to its (initially empty) Leaflet feature group."""
-    labels = {"area": t("area", lang), "valid": t("valid", lang), "lang": lang}
-    return f"""<script>
-document.addEventListener("DOMContentLoaded", function () {{
-  var layers = {_js(layers)}, S = {_js(labels)};
-  function esc(s) {{ return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {{ return {{"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}}[c]; }}); }}
-  function tip(p) {{
-    var km2 = Number(p.area_km2).toLocaleString("en-US", {{minimumFractionDigits: 1, maximumFractionDigits: 1}});
-    var s = "<b>" + esc(S.lang === "en" ? p.name_en : p.name_vi) + "</b><br>" + esc(S.area) + ": " + km2 + " km²";
-    if (p.valid_from || p.valid_to) s += "<br>" + esc(S.valid) + ": " + esc(p.valid_from || "…") + " – " + esc(p.valid_to || "…");
-    return s;
-  }}
-  layers.forEach(function (spec) {{
-    var group = window[spec.group];
-    if (!group) return;
-    fetch(spec.url).then(function (r) {{ if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); }}).then(function (fc) {{
-      L.geoJSON(fc, {{
-        style: function (f) {{ return {{color: f.properties.kind === "island" ? "#f59e0b" : spec.color, weight: spec.weight, fillOpacity: 0.03, dashArray: spec.dashArray}}; }},
-        onEachFeature: function (f, layer) {{ layer.bindTooltip(tip(f.properties), {{sticky: true}}); }}
-      }}).addTo(group);
-    }}).catch(function (e) {{ console.error("hpgeo: cannot load " + spec.url + ": " + e); }});
-  }});
-}});
-</script>"""
+    """A JSON value safe inside <script> (no '</' can close the element, no '<!--')."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
 def _tiles_url(base: str, item: dict[str, Any]) -> str:
@@ -77,9 +79,169 @@ def _tiles_url(base: str, item: dict[str, Any]) -> str:
     return f"{base}/tiles/{quote(item['collection'], safe='')}/{quote(item['id'], safe='')}/{{z}}/{{x}}/{{y}}.png?{q}"
 
 
+def _bounds(item: dict[str, Any]) -> list[list[float]] | None:
+    bbox = item.get("bbox")
+    if not bbox or len(bbox) < 4:
+        return None
+    w, s, e, n = (bbox[0], bbox[1], bbox[3], bbox[4]) if len(bbox) == 6 else bbox[:4]
+    return [[s, w], [n, e]]
+
+
+def _product_title(item: dict[str, Any], lang: str) -> str | None:
+    """The algorithm's title in the viewer's language (item titles carry dates and English only)."""
+    from products.registry import algorithms
+
+    name = item["properties"].get("hpgeo:provenance", {}).get("algorithm")
+    for alg in algorithms().values():
+        if alg.name == name or (name is None and alg.collection == item["collection"]):
+            return alg.title_vi if lang == "vi" else alg.title
+    return None
+
+
+def _layer_title(items: list[dict[str, Any]], lang: str) -> str:
+    first = items[-1]
+    col = first["collection"]
+    if col in ("sentinel-1-grd", "sentinel-2-l2a"):
+        return t(col, lang)
+    return _product_title(first, lang) or first["properties"].get("title", first["id"]).replace("[MÔ PHỎNG / SIMULATED] ", "")
+
+
+def _featured(collections: list[str], wanted: str | None) -> str | None:
+    if wanted in collections:
+        return wanted
+    return next((c for c in FEATURED_ORDER if c in collections), collections[0] if collections else None)
+
+
+def viewer_config(
+    *,
+    base: str,
+    items_by_collection: dict[str, list[dict[str, Any]]],
+    lang: str,
+    collection: str | None = None,
+    item: str | None = None,
+    date: str | None = None,
+    layers: list[str] | None = None,
+    view: tuple[float, float, int] | None = None,
+    aoi_on: dt.date | None = None,
+    admin_units: bool = False,
+    basemap_url: str | None = None,
+    basemap_attribution: str = "",
+) -> dict[str, Any]:
+    """The page's configuration: layer tree (one entry per collection, one step per item, oldest first),
+    the layers on at start, the base map, the outline layers and the strings of the script."""
+    lang = norm_lang(lang)
+    tree: dict[str, list[dict[str, Any]]] = {k: [] for k in GROUPS}
+    colormaps: dict[str, str] = {}
+    simulated = False
+    entries: dict[str, dict[str, Any]] = {}
+    for cid in sorted(items_by_collection, key=lambda c: (list(GROUPS).index(group_of(c)), _order(c))):
+        items = [i for i in items_by_collection[cid] if default_render(i) is not None]
+        if not items:
+            continue
+        items.sort(key=lambda i: (i["properties"].get("datetime") or "", i["id"]))
+        spec = default_render(items[-1])
+        steps = []
+        for it in items:
+            simulated |= bool(it["properties"].get("hpgeo:simulated"))
+            steps.append({
+                "item": it["id"],
+                "datetime": it["properties"].get("datetime"),
+                "date": (it["properties"].get("datetime") or "")[:10],
+                "tiles": _tiles_url(base, it),
+                "bounds": _bounds(it),
+                "simulated": bool(it["properties"].get("hpgeo:simulated")),
+            })
+        kind = "scene" if group_of(cid) == "scenes" else "product"
+        entry = {
+            "id": cid,
+            "kind": kind,
+            "title": _layer_title(items, lang),
+            "colormap": spec.colormap if spec else None,
+            "opacity": 1.0 if kind == "scene" else 0.85,
+            "steps": steps,
+        }
+        if entry["colormap"]:
+            colormaps[cid] = entry["colormap"]
+            entry["classes"] = _classes(entry["colormap"], lang)
+        entries[cid] = entry
+        tree[group_of(cid)].append(entry)
+    products = [c for c, e in entries.items() if e["kind"] == "product"]
+    featured = _featured(products, collection) if collection is None or collection in entries else None
+    if collection in entries:
+        featured = collection
+    # layers: "collection" or "collection/item" (the language switch and deep links keep every layer's date)
+    wanted: dict[str, str | None] = {}
+    for spec in layers or []:
+        cid, _, it = spec.partition("/")
+        if cid in entries:
+            wanted[cid] = it or None
+    if not wanted and featured:
+        wanted[featured] = None
+    if featured and featured not in wanted:
+        wanted[featured] = None
+    # the step shown first: the asked item, else the asked date, else the latest
+    start: dict[str, str] = {}
+    for cid, it in wanted.items():
+        steps = entries[cid]["steps"]
+        ids = [s["item"] for s in steps]
+        pick = it if it in ids else steps[-1]["item"]
+        if cid == featured and item in ids:
+            pick = item
+        elif cid == featured and date:
+            pick = next((s["item"] for s in steps if s["date"] == date), pick)
+        start[cid] = pick
+    vector = [{"key": "aois", "title": t("aois", lang), "url": aoi_url(base, "builtin", aoi_on), **_AOI_STYLE}]
+    if admin_units:
+        vector.append({"key": "units", "title": t("admin_units", lang), "url": aoi_url(base, "imported", aoi_on), **_ADMIN_STYLE})
+    fit = None
+    if featured and view is None:
+        fit = next(s["bounds"] for s in entries[featured]["steps"] if s["item"] == start[featured])
+    return {
+        "lang": lang,
+        "base": base,
+        "strings": {k: t(k, lang) for k in JS_KEYS},
+        "groups": [{"key": k, "title": t(f"group_{k}", lang), "layers": v} for k, v in tree.items() if v],
+        "on": start,
+        "focus": featured,
+        "view": {"lat": view[0], "lon": view[1], "zoom": view[2]} if view else None,
+        "fit": fit,
+        "center": list(HAIPHONG_CENTER),
+        "basemap": {
+            "url": basemap_url or base + BASEMAP_PATH,
+            "own": basemap_url is None,
+            "attribution": basemap_attribution if basemap_url else t("basemap_attribution", lang),
+            "maxNativeZoom": 13 if basemap_url is None else 19,
+        },
+        "vector": vector,
+        "colormaps": colormaps,
+        "simulated": simulated,
+        "exports": list(EXPORT_FORMATS),
+        "alerts": f"{base}/alerts",
+        "cap_terms": {k: v[0] if lang == "vi" else v[1] for k, v in CAP_TERMS.items()},
+    }
+
+
+def _classes(colormap: str, lang: str) -> dict[str, dict[str, Any]]:
+    """Class value → name in the viewer's language and legend colour (None for classes the legend leaves out)."""
+    cm = get_colormap(colormap)
+    out: dict[str, dict[str, Any]] = {}
+    for value, (vi, en) in cm.class_labels.items():
+        out[str(value)] = {"name": en if lang == "en" else vi, "color": None}
+    for e in cm.legend:
+        if e.value is not None and float(e.value).is_integer():
+            r, g, b, _ = e.color
+            out[str(int(e.value))] = {"name": e.label(lang), "color": f"rgb({r},{g},{b})"}
+    return out
+
+
+def _order(cid: str) -> int:
+    cols = GROUPS.get(group_of(cid), ())
+    return cols.index(cid) if cid in cols else len(cols)
+
+
 def _legend_html(colormaps: Iterable[str], shown: set[str], lang: str) -> str:
-    """One legend section per colormap; sections of hidden layers start hidden (the script below toggles them)."""
-    parts = [f"<div class='hp-legend'><b>{html.escape(t('legend', lang))}</b>"]
+    """One legend section per colormap; sections of hidden layers start hidden (viewer.js toggles them)."""
+    parts = [f"<div class='hp-legend' id='hp-legend'><b>{html.escape(t('legend', lang))}</b>"]
     for name in colormaps:
         cm = get_colormap(name)
         style = "" if name in shown else " style='display:none'"
@@ -92,167 +254,44 @@ def _legend_html(colormaps: Iterable[str], shown: set[str], lang: str) -> str:
     return "".join(parts)
 
 
-def _legend_script(map_name: str, layer_colormaps: dict[str, str]) -> str:
-    """Show a legend section while at least one layer that uses its colormap is on the map."""
-    return f"""<script>
-document.addEventListener("DOMContentLoaded", function () {{
-  var cmOf = {json.dumps(layer_colormaps, ensure_ascii=False)}, on = {{}};
-  function refresh() {{
-    document.querySelectorAll(".hp-legend-section").forEach(function (el) {{
-      var name = el.getAttribute("data-colormap");
-      el.style.display = Object.keys(on).some(function (l) {{ return on[l] && cmOf[l] === name; }}) ? "" : "none";
-    }});
-  }}
-  var map = window[{json.dumps(map_name)}];
-  if (!map) return;
-  map.eachLayer(function (l) {{ if (l.options && cmOf[l.options.hpName]) on[l.options.hpName] = true; }});
-  map.on("overlayadd", function (e) {{ on[e.name] = true; refresh(); }});
-  map.on("overlayremove", function (e) {{ on[e.name] = false; refresh(); }});
-  refresh();
-}});
-</script>"""
-
-
-_CSS = """
-<style>
-.hp-bar{position:fixed;top:0;left:0;right:0;z-index:1000;background:#0f3d5e;color:#fff;font:14px/1.4 sans-serif;padding:6px 12px;display:flex;gap:16px;align-items:center}
-.hp-bar a{color:#cde8ff}
-.hp-bar .hp-title{font-weight:bold;flex:1}
-.hp-sim{position:fixed;top:34px;left:0;right:0;z-index:999;background:#fde68a;color:#7c2d12;font:bold 13px sans-serif;padding:4px 12px;text-align:center}
-.hp-legend{position:fixed;bottom:28px;right:12px;z-index:1000;background:rgba(255,255,255,.92);padding:8px 10px;border-radius:6px;font:13px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:320px}
-.hp-legend-title{margin-top:4px;font-weight:bold}
-.hp-legend-row{display:flex;align-items:center;gap:6px;margin:2px 0}
-.hp-swatch{display:inline-block;width:16px;height:12px;border:1px solid #555}
-.folium-map{top:58px !important;height:calc(100% - 58px) !important}
-.leaflet-control-layers{font:12px/1.35 sans-serif;max-width:46vw}
-body.hp-nosim .folium-map{top:34px !important;height:calc(100% - 34px) !important}
-</style>
-"""
-
-
-def build_viewer(
-    *,
-    base: str,
-    product_items: list[dict[str, Any]],
-    scene_items: list[dict[str, Any]],
-    lang: str = "vi",
-    assets: str = "local",
-    links: dict[str, str] | None = None,
-    featured_collection: str | None = None,
-    aoi_on: dt.date | None = None,
-    admin_units: bool = False,
-) -> str:
-    """Render the viewer page to HTML.
-
-    AOIs are not in the page: their layer (and, with ``admin_units``, a layer of the imported
-    boundaries) is filled in the browser from ``/aois`` (GeoJSON simplified for display, valid on
-    ``aoi_on``), so the page stays small whatever the size of the boundaries.
-
-    Every product is a layer; only the featured collection (``featured_collection``, else the flood
-    extent, else the first product) is switched on, and the legend shows the layers that are on.
-    """
-    lang = norm_lang(lang)
-    m = folium.Map(location=HAIPHONG_CENTER, zoom_start=10, tiles=None, control_scale=True, prefer_canvas=False)
-    if assets == "local":
-        m.default_js = [("leaflet", f"{base}{LEAFLET_STATIC}/leaflet.js")]
-        m.default_css = [("leaflet_css", f"{base}{LEAFLET_STATIC}/leaflet.css")]
-    # a plain light background so the map reads without an internet basemap
-    m.get_root().header.add_child(Element("<style>.leaflet-container{background:#eef2f5}</style>"))
-    if assets == "cdn":
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=True).add_to(m)
-
-    vector_layers = []
-    for key, source, style in (("aois", "builtin", _AOI_STYLE), ("admin_units", "imported", _ADMIN_STYLE)):
-        if source == "imported" and not admin_units:
-            continue
-        group = folium.FeatureGroup(name=t(key, lang), show=True)
-        group.add_to(m)
-        vector_layers.append({"group": group.get_name(), "url": aoi_url(base, source, aoi_on), **style})
-
-    simulated = False
-    legends: list[str] = []
-    bounds = None
-    # the clearest optical scene is shown under the products, for context (no internet basemap needed)
-    optical = [i for i in scene_items if i["collection"].startswith("sentinel-2")]
-    backdrop = min(optical, key=lambda i: i["properties"].get("eo:cloud_cover", 100), default=None)
-    for item in scene_items:
-        label = t(item["collection"], lang) if item["collection"] in ("sentinel-1-grd", "sentinel-2-l2a") else item["collection"]
-        when = (item["properties"].get("datetime") or "")[:10]
-        simulated |= bool(item["properties"].get("hpgeo:simulated"))
-        folium.TileLayer(
-            tiles=_tiles_url(base, item), attr="hpgeo", name=f"{t('scene', lang)}: {label} {when}", overlay=True, show=item is backdrop, max_zoom=20, max_native_zoom=18
-        ).add_to(m)
-    featured = _featured(product_items, featured_collection)
-    shown_colormaps: set[str] = set()
-    layer_colormaps: dict[str, str] = {}
-    for item in product_items:
-        spec = default_render(item)
-        if spec is None:
-            continue
-        simulated |= bool(item["properties"].get("hpgeo:simulated"))
-        when = (item["properties"].get("datetime") or "")[:10]
-        title = _product_title(item, lang) or item["properties"].get("title", item["id"]).replace("[MÔ PHỎNG / SIMULATED] ", "")
-        name = f"{t('product', lang)}: {title} ({when})"
-        show = item["collection"] == featured
-        layer = folium.TileLayer(
-            tiles=_tiles_url(base, item), attr="hpgeo", name=name, overlay=True, show=show, max_zoom=20, max_native_zoom=18, opacity=0.85
-        )
-        layer.options["hpName"] = name  # lets the legend script recognise the layer
-        layer.add_to(m)
-        if spec.colormap:
-            layer_colormaps[name] = spec.colormap
-            if spec.colormap not in legends:
-                legends.append(spec.colormap)
-            if show:
-                shown_colormaps.add(spec.colormap)
-        if show:
-            w, s, e, n = item["bbox"]
-            bounds = [[s, w], [n, e]] if bounds is None else [[min(bounds[0][0], s), min(bounds[0][1], w)], [max(bounds[1][0], n), max(bounds[1][1], e)]]
-    folium.LayerControl(collapsed=False).add_to(m)
-    if bounds:
-        m.fit_bounds(bounds)
-
+def build_viewer(*, base: str, config: dict[str, Any], links: dict[str, str] | None = None, assets: str = "local") -> str:
+    """Render the viewer page (HTML) for a configuration made by :func:`viewer_config`."""
+    lang = config["lang"]
     other = "en" if lang == "vi" else "vi"
-    nav = links or {}
-    bar = (
-        f"<div class='hp-bar'><span class='hp-title'>{html.escape(t('title', lang))}</span>"
-        + "".join(f"<a href='{html.escape(href)}'>{html.escape(t(key, lang))}</a>" for key, href in nav.items())
-        + f"<a href='?lang={other}'>{t('language', lang)}</a></div>"
-    )
-    root = m.get_root()
-    root.header.add_child(Element(_CSS))
-    root.html.add_child(Element(bar))
-    if simulated:
-        root.html.add_child(Element(f"<div class='hp-sim'>{html.escape(t('simulated', lang))}</div>"))
-    if not simulated:
-        root.html.add_child(Element("<script>document.body.classList.add('hp-nosim')</script>"))
-    if not product_items:
-        root.html.add_child(Element(f"<div class='hp-sim'>{html.escape(t('no_products', lang))}</div>"))
-    if legends:
-        root.html.add_child(Element(_legend_html(legends, shown_colormaps, lang)))
-        root.html.add_child(Element(_legend_script(m.get_name(), layer_colormaps)))
-    root.html.add_child(Element(_vector_script(vector_layers, lang)))
-    root.header.add_child(Element(f"<title>{html.escape(t('title', lang))}</title>"))
-    page = root.render()
-    return page.replace("<html>", f"<html lang='{lang}'>", 1)
-
-
-FEATURED_ORDER = ("flood-extent", "flood-ensemble", "water-mask")
-
-
-def _featured(items: list[dict[str, Any]], wanted: str | None) -> str | None:
-    cols = [i["collection"] for i in items]
-    if wanted in cols:
-        return wanted
-    return next((c for c in FEATURED_ORDER if c in cols), cols[0] if cols else None)
-
-
-def _product_title(item: dict[str, Any], lang: str) -> str | None:
-    """The algorithm's title in the viewer's language (item titles carry dates and English only)."""
-    from products.registry import algorithms
-
-    name = item["properties"].get("hpgeo:provenance", {}).get("algorithm")
-    for alg in algorithms().values():
-        if alg.name == name or (name is None and alg.collection == item["collection"]):
-            return alg.title_vi if lang == "vi" else alg.title
-    return None
+    legends: list[str] = []
+    for cm in config["colormaps"].values():
+        if cm not in legends:
+            legends.append(cm)
+    shown = {config["colormaps"][c] for c in config["on"] if c in config["colormaps"]}
+    nav = "".join(f"<a href='{html.escape(href)}'>{html.escape(t(key, lang))}</a>" for key, href in (links or {}).items())
+    leaflet = f"{base}{LEAFLET_STATIC}" if assets == "local" else "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist"
+    sim = f"<div class='hp-sim' id='hp-sim'>{html.escape(t('simulated', lang))}</div>" if config["simulated"] else ""
+    empty = "" if config["groups"] else f"<div class='hp-sim'>{html.escape(t('no_products', lang))}</div>"
+    body_class = "hp-has-sim" if config["simulated"] or empty else ""
+    return f"""<!DOCTYPE html>
+<html lang='{lang}'>
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>{html.escape(t('title', lang))}</title>
+<link rel="stylesheet" href="{leaflet}/leaflet.css">
+<link rel="stylesheet" href="{base}{APP_STATIC}/viewer.css">
+</head>
+<body class="{body_class}">
+<header class="hp-bar"><span class="hp-title">{html.escape(t('title', lang))}</span>{nav}<a id="hp-lang" href="?lang={other}">{t('language', lang)}</a></header>
+{sim}{empty}
+<main id="hp-map" aria-label="{html.escape(t('map', lang))}"></main>
+<aside id="hp-panel" class="hp-panel">
+<details id="hp-layers" class="hp-box"><summary>{html.escape(t('layers', lang))}</summary><div id="hp-tree"></div></details>
+<details id="hp-compare-box" class="hp-box"><summary>{html.escape(t('compare', lang))}</summary><div id="hp-compare"></div></details>
+<details id="hp-alerts" class="hp-box"><summary>{html.escape(t('alerts', lang))} <span id="hp-alert-count"></span></summary><div id="hp-alert-list"></div></details>
+</aside>
+{_legend_html(legends, shown, lang) if legends else ""}
+<section id="hp-info" class="hp-info" hidden><button type="button" id="hp-info-close" aria-label="{html.escape(t('close', lang))}">×</button><div id="hp-info-body"></div></section>
+<script type="application/json" id="hp-config">{_js(config)}</script>
+<script src="{leaflet}/leaflet.js"></script>
+<script src="{base}{APP_STATIC}/viewer.js"></script>
+</body>
+</html>
+"""

@@ -196,5 +196,5 @@ def test_viewer_features_one_product_and_its_legend(live_server):
     default = sections(httpx.get(f"{live_server}/viewer").text)
     assert default["flood"] is True and default.get("turbidity") is False  # flood is featured, other legends wait
     turb = sections(httpx.get(f"{live_server}/viewer", params={"collection": "turbidity"}).text)
-    assert turb["turbidity"] is True and "flood" not in turb  # one collection asked for: only its layer
+    assert turb["turbidity"] is True and turb["flood"] is False  # the collection asked for is on, the others wait
     assert httpx.get(f"{live_server}/viewer", params={"collection": "nope"}).status_code == 404

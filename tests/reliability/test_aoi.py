@@ -144,10 +144,11 @@ def test_viewer_stays_small_with_a_million_vertex_aoi(env):
     html = page.text
     # both layers are filled client-side from the API: the URLs and the Leaflet code that adds them
     assert "/aois?source=builtin&simplify=20" in html and "/aois?source=imported&simplify=20" in html
-    assert "fetch(spec.url)" in html and "L.geoJSON(fc" in html and ".addTo(group)" in html
-    groups = re.findall(r'"group": "(feature_group_\w+)"', html)
-    assert len(groups) == 2 and all(f"var {g} = L.featureGroup(" in html for g in groups)  # the empty groups the data fills
-    assert all(json.dumps(name)[1:-1] in html for name in ("Đơn vị hành chính (ranh giới đã nhập)", "Vùng quan tâm"))
+    cfg = json.loads(re.search(r'<script type="application/json" id="hp-config">(.*?)</script>', html, re.S).group(1))
+    assert [v["key"] for v in cfg["vector"]] == ["aois", "units"]  # the outline layers viewer.js fetches and draws
+    js = client.get("/viewer/static/app/viewer.js").text
+    assert "getJSON(spec.url)" in js and "L.geoJSON(fc" in js
+    assert all(name in html for name in ("Đơn vị hành chính (ranh giới đã nhập)", "Vùng quan tâm"))
     assert "coordinates" not in html  # no GeoJSON inlined
 
     r = client.get("/aois", params={"source": "imported", "simplify": 20})
