@@ -27,8 +27,11 @@ from geo.errors import AOINotFound, GeometryRepaired, InvalidGeometry, Unreadabl
 
 __all__ = [
     "AOI",
+    "OFFICIAL_AREA_KM2",
     "builtin_aois",
     "builtin_ids",
+    "approximate_ids",
+    "is_approximate",
     "read_aoi_file",
     "check_geometry",
     "display_feature",
@@ -131,17 +134,50 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
+#: official areas the approximations can be compared with (km²)
+OFFICIAL_AREA_KM2 = {
+    # Hải Phòng after its merger with Hải Dương on 1 July 2025: Resolution 202/2025/QH15 of the National Assembly
+    "haiphong-2025": (3194.72, "Nghị quyết 202/2025/QH15 (Resolution 202/2025/QH15), 12 June 2025"),
+}
+
+
 @lru_cache(maxsize=1)
 def _builtin() -> tuple[AOI, ...]:
+    """The built-in AOIs, each flagged ``approximate`` with its own area: they are hand-drawn outlines for the demo
+    and for processing extents, not official boundaries (import those with ``hpgeo aoi import``)."""
     text = resources.files("geo").joinpath("data/haiphong_aois.geojson").read_text(encoding="utf-8")
     fc = json.loads(text)
     source = "hpgeo built-in (hand-drawn approximation, not an official boundary)"
-    return tuple(AOI.from_feature(f, source=source) for f in fc["features"])
+    out = []
+    for f in fc["features"]:
+        a = AOI.from_feature(f, source=source)
+        area = round(a.area_km2(), 1)
+        note = (f"hand-drawn approximate outline ({area:,.1f} km²), not an official boundary: areas and statistics over it "
+                "are approximate; import official boundaries with `hpgeo aoi import`")
+        extra: dict[str, Any] = {"approximate": True, "area_km2": area, "approximation_note": note}
+        if a.id in OFFICIAL_AREA_KM2:
+            official, ref = OFFICIAL_AREA_KM2[a.id]
+            extra.update({"official_area_km2": official, "official_area_source": ref,
+                          "area_error_pct": round(100.0 * (area - official) / official, 1)})
+            extra["approximation_note"] = note.replace("not an official boundary", f"the official area is {official:,.2f} km² ({ref})")
+        a.properties.update(extra)
+        out.append(a)
+    return tuple(out)
+
+
+def is_approximate(aoi_id: str) -> bool:
+    """True for a built-in (hand-drawn, approximate) AOI id."""
+    return any(a.id == aoi_id and a.properties.get("approximate") for a in _builtin())
 
 
 def builtin_aois() -> list[AOI]:
     """The project's built-in Hai Phong AOIs."""
     return list(_builtin())
+
+
+def approximate_ids() -> frozenset[str]:
+    """Ids of the AOIs whose outline is an approximation (every built-in one)."""
+    return frozenset(a.id for a in _builtin() if a.properties.get("approximate"))
 
 
 def builtin_ids() -> frozenset[str]:

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from sqlalchemy import DateTime, Float, Index, Integer, String, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from geo.aoi import approximate_ids
 from ingest.catalog.models import Base
 from products.errors import InvalidInputs
 
@@ -57,6 +58,8 @@ class ProductStatRow(Base):
             "unit_set": self.unit_set,
             "unit": self.unit_id,
             "unit_name": self.unit_name,
+            # a built-in AOI is a hand-drawn outline: its hectares are approximate (geo.aoi)
+            "unit_approximate": self.unit_set == "aoi" and self.unit_id in approximate_ids(),
             "datetime": d.isoformat().replace("+00:00", "Z"),
             "valid_hectares": self.valid_hectares,
         }

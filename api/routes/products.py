@@ -139,4 +139,10 @@ def stats_item(catalog: CatalogDep, collection: CollP, item: ItemP, unit_set: Un
         raise StatsNotComputed(f"no statistics stored for {collection}/{item}{which}; run `hpgeo products stats {collection}/{item} --units {unit_set or 'aoi'}`")
     units = sorted({r["unit"] for r in rows})
     sets = sorted({r["unit_set"] for r in rows})
-    return {"collection": collection, "item": item, "datetime": rows[0]["datetime"], "unit_sets": sets, "units": units, "rows": rows}
+    out = {"collection": collection, "item": item, "datetime": rows[0]["datetime"], "unit_sets": sets, "units": units, "rows": rows}
+    approx = sorted({r["unit"] for r in rows if r.get("unit_approximate")})
+    if approx:
+        out["approximate_units"] = approx
+        out["note"] = ("the units in approximate_units are the project's hand-drawn built-in outlines, not official boundaries: "
+                       "their hectares are approximate (import official boundaries with `hpgeo aoi import`)")
+    return out
