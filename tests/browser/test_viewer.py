@@ -224,3 +224,26 @@ def test_viewer_end_to_end(chrome, live_server):
     tile_status = [st for u, st in got if "/tiles/" in u or "/viewer/basemap/" in u]
     assert tile_status and 404 not in tile_status
     assert [(u, st) for u, st in got if st >= 400] == []
+
+
+def _page_config(html: str) -> dict:
+    import json
+
+    return json.loads(re.search(r'<script type="application/json" id="hp-config">(.*?)</script>', html, re.S).group(1))
+
+
+def test_deep_links_by_item_and_date(live_server):
+    items = httpx.get(f"{live_server}/stac/collections/sentinel-1-grd/items", params={"limit": 100}).json()["features"]
+    assert len(items) >= 2
+    for it in items:
+        day = it["properties"]["datetime"][:10]
+        cfg = _page_config(httpx.get(f"{live_server}/viewer", params={"collection": "sentinel-1-grd", "date": day}).text)
+        same_day = [i["id"] for i in items if i["properties"]["datetime"][:10] == day]
+        assert cfg["focus"] == "sentinel-1-grd" and cfg["on"]["sentinel-1-grd"] in same_day
+        cfg = _page_config(httpx.get(f"{live_server}/viewer", params={"collection": "sentinel-1-grd", "item": it["id"]}).text)
+        assert cfg["on"] == {"sentinel-1-grd": it["id"]}
+        assert cfg["fit"] == [[it["bbox"][1], it["bbox"][0]], [it["bbox"][3], it["bbox"][2]]]
+    r = httpx.get(f"{live_server}/viewer", params={"collection": "sentinel-1-grd", "date": "1999-01-01"})
+    assert r.status_code == 404 and r.json()["code"] == "UnknownViewerDate"
+    both = _page_config(httpx.get(f"{live_server}/viewer", params={"layers": f"sentinel-1-grd/{items[-1]['id']},flood-extent", "lang": "en"}).text)
+    assert both["on"]["sentinel-1-grd"] == items[-1]["id"] and "flood-extent" in both["on"] and both["lang"] == "en"
