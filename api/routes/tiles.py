@@ -197,7 +197,7 @@ WMTS_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/{collection_id}/WMTSCapabilities.xml", summary="WMTS 1.0.0 capabilities of a collection (one layer per raster item)",
-            description="Also answers the KVP parameters of " + WMTS_DOC[0].lower() + WMTS_DOC[1:] + " (clients such as OWSLib add them).",
+            description="With query parameters, answers as the KVP endpoint (OWSLib adds them): " + WMTS_DOC,
             response_class=Response, responses=WMTS_RESPONSES)
 async def wmts_collection_capabilities(request: Request, collection_id: CollectionP, catalog: CatalogDep, settings: SettingsDep,
                                        base: BaseUrlDep) -> Response:
@@ -215,7 +215,7 @@ async def wmts_collection_kvp(request: Request, collection_id: CollectionP, cata
 
 
 @router.get("/{collection_id}/{item_id}/WMTSCapabilities.xml", summary="WMTS 1.0.0 capabilities of one item",
-            description="Also answers the KVP parameters of " + WMTS_DOC[0].lower() + WMTS_DOC[1:] + " (clients such as OWSLib add them).",
+            description="With query parameters, answers as the KVP endpoint (OWSLib adds them): " + WMTS_DOC,
             response_class=Response, responses=WMTS_RESPONSES)
 async def wmts_item_capabilities(request: Request, collection_id: CollectionP, item_id: ItemP, catalog: CatalogDep, settings: SettingsDep,
                                  base: BaseUrlDep) -> Response:

@@ -300,3 +300,31 @@ def test_tile_cache_is_bounded():
     assert c.get("k90") is not None and c.get("k91") is None
     c.put("huge", bytes(5000))  # larger than an eighth of the cache: not kept
     assert c.get("huge") is None and c.size <= 10_000
+
+
+def test_wmts_kvp_requests(tc):
+    z, x, y = _a_tile()
+    kvp = {"SERVICE": "WMTS", "REQUEST": "GetTile", "VERSION": "1.0.0", "LAYER": "t1", "STYLE": "default", "FORMAT": "image/png",
+           "TILEMATRIXSET": "WebMercatorQuad", "TILEMATRIX": str(z), "TILEROW": str(y), "TILECOL": str(x)}
+    direct = tc.get(f"/tiles/flood-extent/t1/{z}/{x}/{y}.png")
+    for url in ("/tiles/flood-extent/t1/wmts", "/tiles/flood-extent/wmts", "/tiles/flood-extent/t1/WMTSCapabilities.xml"):
+        r = tc.get(url, params=kvp)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png" and r.content == direct.content
+    lower = {k.lower(): v for k, v in kvp.items()}  # parameter names are case-insensitive (OGC 06-121r9 11.5.2)
+    assert tc.get("/tiles/flood-extent/t1/wmts", params=lower).content == direct.content
+    webp = tc.get("/tiles/flood-extent/t1/wmts", params=kvp | {"FORMAT": "image/webp"})
+    assert webp.headers["content-type"] == "image/webp"
+    caps = tc.get("/tiles/flood-extent/wmts", params={"service": "wmts", "request": "GetCapabilities"})
+    assert caps.status_code == 200 and b"<ows:Identifier>t1</ows:Identifier>" in caps.content
+    for change, code in (
+        ({"TILEMATRIXSET": "EPSG:4326"}, 400), ({"FORMAT": "image/gif"}, 400), ({"TILEMATRIX": "99"}, 400),
+        ({"TILEROW": "-1"}, 400), ({"TILECOL": "x"}, 400), ({"SERVICE": "WMS"}, 400), ({"REQUEST": "GetFeatureInfo"}, 400),
+        ({"STYLE": "other"}, 400), ({"VERSION": "2.0.0"}, 400), ({"BOGUS": "1"}, 400), ({"LAYER": "other"}, 404),
+        ({"TILEMATRIX": "3", "TILEROW": "0", "TILECOL": "0"}, 404),  # a tile far from the item
+    ):
+        r = tc.get("/tiles/flood-extent/t1/wmts", params=kvp | change)
+        assert r.status_code == code, (change, r.status_code, r.text[:200])
+        assert set(r.json()) >= {"code", "description"}
+    r = tc.get("/tiles/flood-extent/t1/wmts", params=[*kvp.items(), ("layer", "t1")])
+    assert r.status_code == 400  # a parameter given twice
+    assert tc.get("/tiles/nope/wmts", params={"SERVICE": "WMTS", "REQUEST": "GetCapabilities"}).status_code == 404
