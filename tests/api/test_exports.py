@@ -174,7 +174,7 @@ def test_geotiff_in_vn2000_is_a_cog_with_the_datum_tag_and_lands_within_a_metre(
     assert (out[rows.astype(int), cols.astype(int)] == FLOOD).all()
 
 
-def test_other_formats_and_crs(demo, tmp_path):
+def test_other_formats_and_crs(demo, demo_settings, tmp_path):
     make, keys, item = demo
     c = make()
     z = _get(c, f"/exports/flood-extent/{item['id']}.shp.zip?crs=EPSG:9209&bbox=106.6,20.62,106.7,20.7", keys["analyst"], tmp_path, "f.shp.zip")
@@ -202,6 +202,9 @@ def test_other_formats_and_crs(demo, tmp_path):
         assert ds.crs.to_epsg() == 32648
         w, s, e, n = rasterio.warp.transform_bounds(ds.crs, "EPSG:4326", *ds.bounds)
         assert 106.59 < w and e < 106.71 and 20.61 < s and n < 20.71
+    # every export was streamed from a temporary that is gone once sent
+    exports = demo_settings.resolved_data_dir / "exports"
+    assert not exports.exists() or list(exports.iterdir()) == []
 
 
 def test_statistics_table_as_csv(demo):
