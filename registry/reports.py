@@ -18,6 +18,7 @@ from sqlalchemy import select
 from base.text import printable
 from registry.calendar import CycleRule
 from registry.errors import InvalidRegistryInput
+from registry.output import atomic_write as _atomic, fmt_num as _fmt_num
 from registry.models import AgencyRow
 from registry.rows import agency_chain
 from registry.seed import SPACE_PLAN
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Consolidated", "AgencyBlock", "build_consolidated", "to_markdown", "write_docx", "write_xlsx", "export",
            "template_markdown", "FORMATS", "COMMON"]
 
-FORMATS = ("md", "docx", "xlsx")
+FORMATS = ("md", "docx", "xlsx", "pdf")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a cell starting so could become a formula
 COMMON = "_common"  # block of tasks led by groups ("all departments", institutes) or by no one
 
@@ -123,12 +124,6 @@ def build_consolidated(reg: "Registry", year: int, plan_id: str | None = None, t
     return Consolidated(plan_id, plan["title_vi"], year, today, due, blocks, lines[COMMON], reg.indicators(plan_id, year))
 
 
-def _fmt_num(v: float | None) -> str:
-    if v is None:
-        return "—"
-    return str(int(v)) if float(v).is_integer() else f"{v:g}"
-
-
 def to_markdown(c: Consolidated) -> str:
     out = [
         f"# Báo cáo tổng hợp tình hình triển khai năm {c.year}",
@@ -170,20 +165,6 @@ def _task_table(lines: list[TaskLine]) -> list[str]:
     return out + [""]
 
 
-def _atomic(path: Path, write: Any) -> Path:
-    path = Path(path)
-    if not path.parent.exists():
-        raise InvalidRegistryInput(f"output folder does not exist: {path.parent}")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.hpgeo-tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
-
 def write_markdown(c: Consolidated, path: Path) -> Path:
     return _atomic(path, lambda p: Path(p).write_text(printable(to_markdown(c)), encoding="utf-8"))
 
@@ -201,72 +182,12 @@ def _row(values: Any) -> list[Any]:
     return [_x(v) for v in values]
 
 
-def write_docx(c: Consolidated, path: Path) -> Path:
-    import docx
+def write_docx(c: Consolidated, path: Path, figures: Any = None, header: Any = None, issued_on: dt.date | None = None) -> Path:
+    """The report as a Vietnamese administrative document (Decree 30/2020/NĐ-CP): see :mod:`registry.report_docx`.
+    ``figures``: the year's :class:`registry.report_docx.ProductFigures` (None: the report says none were supplied)."""
+    from registry.report_docx import write_decree30_docx
 
-    d = _SafeDocument(docx.Document())
-    d.add_heading(f"Báo cáo tổng hợp tình hình triển khai năm {c.year}", level=0)
-    d.add_paragraph(c.plan_title_vi)
-    d.add_paragraph(f"Hạn gửi báo cáo của các cơ quan: {c.due:%d/%m/%Y}. Lập ngày {c.generated_on:%d/%m/%Y}. "
-                    f"Đã nhận {c.submitted}/{len(c.agencies)} báo cáo.")
-    d.add_heading("1. Tình hình gửi báo cáo", level=1)
-    t = d.add_table(rows=1, cols=5)
-    t.style = "Table Grid"
-    _fill(t.rows[0].cells, ("Cơ quan", "Mã", "Tình trạng báo cáo", "Ngày gửi", "Số nhiệm vụ chủ trì"))
-    for b in c.agencies:
-        _fill(t.add_row().cells, (b.name_vi, b.agency_id, b.report_state_label, b.submitted_on or "—", str(len(b.tasks))))
-    d.add_heading("2. Chỉ tiêu", level=1)
-    ti = d.add_table(rows=1, cols=4)
-    ti.style = "Table Grid"
-    _fill(ti.rows[0].cells, ("Chỉ tiêu", "Mục tiêu", "Giá trị năm báo cáo", "Đơn vị"))
-    for i in c.indicators:
-        _fill(ti.add_row().cells, (i["name_vi"] or i["name_en"], i["target_text"], _fmt_num(i["value"]), i["unit"] or ""))
-    d.add_heading("3. Tình hình thực hiện nhiệm vụ theo cơ quan", level=1)
-    for n, b in enumerate(c.agencies, 1):
-        d.add_heading(f"3.{n}. {b.name_vi} ({b.agency_id})", level=2)
-        d.add_paragraph(f"Báo cáo: {b.report_state_label}" + (f", ngày {b.submitted_on}" if b.submitted_on else "") + ".")
-        if b.report_text:
-            d.add_paragraph(b.report_text)
-        _docx_tasks(d, b.tasks)
-    d.add_heading("4. Nhiệm vụ chung", level=1)
-    _docx_tasks(d, c.common)
-    return _atomic(path, lambda p: d.save(str(p)))
-
-
-class _SafeDocument:
-    """A python-docx document whose headings, paragraphs and table cells get printable text (text stored
-    before it was checked may hold control characters, which python-docx refuses)."""
-
-    def __init__(self, doc: Any) -> None:
-        self.doc = doc
-
-    def add_heading(self, text: str, level: int) -> Any:
-        return self.doc.add_heading(printable(text), level=level)
-
-    def add_paragraph(self, text: str) -> Any:
-        return self.doc.add_paragraph(printable(text))
-
-    def add_table(self, rows: int, cols: int) -> Any:
-        return self.doc.add_table(rows=rows, cols=cols)
-
-    def save(self, path: str) -> None:
-        self.doc.save(path)
-
-
-def _fill(cells: Any, texts: Any) -> None:
-    for cell, text in zip(cells, texts):
-        cell.text = printable(text)
-
-
-def _docx_tasks(d: Any, lines: list[TaskLine]) -> None:
-    if not lines:
-        d.add_paragraph("(không có nhiệm vụ chủ trì)")
-        return
-    t = d.add_table(rows=1, cols=4)
-    t.style = "Table Grid"
-    _fill(t.rows[0].cells, ("Nhiệm vụ", "Nội dung", "Tình trạng", "Tiến độ"))
-    for x in lines:
-        _fill(t.add_row().cells, (x.local_id, x.summary_vi, x.status_label, "" if x.progress is None else f"{x.progress}%"))
+    return write_decree30_docx(c, path, figures, header, issued_on)
 
 
 def write_xlsx(c: Consolidated, path: Path) -> Path:
@@ -304,9 +225,22 @@ def write_xlsx(c: Consolidated, path: Path) -> Path:
     return _atomic(path, lambda p: wb.save(str(p)))
 
 
-def export(c: Consolidated, fmt: str, path: Path) -> Path:
-    """Write ``c`` as ``fmt`` (md, docx, xlsx) to ``path``, atomically."""
+def export(c: Consolidated, fmt: str, path: Path, figures: Any = None, header: Any = None, issued_on: dt.date | None = None) -> Path:
+    """Write ``c`` as ``fmt`` (md, docx, xlsx, pdf) to ``path``, atomically. ``figures`` and ``header`` (see
+    :mod:`registry.report_docx`) shape the DOCX and the PDF made from it (LibreOffice headless)."""
     if fmt not in FORMATS:
         raise InvalidRegistryInput(f"unknown report format {fmt!r}; one of: {', '.join(FORMATS)}")
-    writer = {"md": write_markdown, "docx": write_docx, "xlsx": write_xlsx}[fmt]
+    if fmt in ("docx", "pdf"):
+        if fmt == "docx":
+            return write_docx(c, Path(path), figures, header, issued_on)
+        from registry.report_docx import convert_to_pdf
+
+        path = Path(path)
+        docx_path = path.with_name(f".{path.stem}.{os.getpid()}.hpgeo-tmp.docx")
+        try:
+            write_docx(c, docx_path, figures, header, issued_on)
+            return convert_to_pdf(docx_path, path)
+        finally:
+            docx_path.unlink(missing_ok=True)
+    writer = {"md": write_markdown, "xlsx": write_xlsx}[fmt]
     return writer(c, Path(path))

@@ -94,6 +94,7 @@ def task_summary(t: TaskRow, assigns: list[AssignmentRow], rows: Mapping[str, Ag
         "progress": st.progress if st else None,
         "status_note": st.note if st else None,
         "products": [{"collection": l.collection_id, "relation": l.relation} for l in sorted(links, key=lambda l: l.collection_id)],
+        "gaps": list((t.extra or {}).get("gaps", [])),  # "[?]" readings of the source, see registry.seedtext.find_gaps
     }
 
 

@@ -93,7 +93,7 @@ def write_seed_rows(s: Session, doc: Mapping[str, Any], progress: Any = None) ->
                 summary_en=t["summary_en"], text_source=t.get("text_source") or "body", targets=t.get("targets") or [],
                 recurrence=t.get("recurrence"), deadlines=t.get("deadlines") or [], timeframe=t.get("timeframe"),
                 condition=t.get("condition"), notes=t.get("notes"),
-                extra={k: t.get(k) or [] for k in ("references", "related", "tags")},
+                extra={k: t.get(k) or [] for k in ("references", "related", "tags", "gaps")},
             ))
             s.flush()
             s.execute(delete(AssignmentRow).where(AssignmentRow.task_id == t["id"]))

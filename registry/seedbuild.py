@@ -44,7 +44,7 @@ from registry.seeddecisions import (
     REPORTING_AGENCIES,
     MANUAL_FINDINGS,
 )
-from registry.seedtext import count_restored_items, fold, normalise, restored_body, token_recall, tokens
+from registry.seedtext import count_restored_items, find_gaps, fold, normalise, restored_body, token_recall, tokens
 
 __all__ = ["build_seed", "write_seed", "restored_body", "count_restored_items", "fold", "PLAN_ID"]
 
@@ -260,6 +260,8 @@ def _programmes(progs: dict[str, Any], seeds: Path, findings: list[dict[str, str
                 "related": [],
                 "tags": [],
                 "products": [],
+                "gaps": task_gaps({"text_vi": t["text_vi"], "summary_en": t["summary_en"], "timeframe": t.get("timeframe"),
+                                   "lead": t["lead"]["vi"]}, None, seed_name),
             })
         dec = p.get("decision") or {}
         years = re.findall(r"(20\d\d)", p["programme_id"])
@@ -291,6 +293,27 @@ def _programmes(progs: dict[str, Any], seeds: Path, findings: list[dict[str, str
             "indicators": indicators,
         })
     return plans, recall
+
+
+def task_gaps(fields: dict[str, Any], restored: str | None, source: str) -> list[dict[str, Any]]:
+    """The "[?]" gaps of a task's texts (``text_vi``, ``timeframe``, ``lead``), checked against the restored
+    plan (None: no restored text, the source's own reading is all there is). A gap of ``summary_en`` (the
+    project's English summary of ``text_vi``) has the state of the Vietnamese gap it translates."""
+    out: list[dict[str, Any]] = []
+    vi: list[dict[str, Any]] = []
+    for field in ("text_vi", "summary_en", "timeframe", "lead"):
+        value = fields.get(field)
+        if field == "summary_en":
+            found = find_gaps(value, None, source=source)
+            for i, g in enumerate(found):
+                if i < len(vi):
+                    g.update({k: vi[i][k] for k in ("state", "note", "ocr", "source")}, translates=vi[i]["reading"])
+        else:
+            found = find_gaps(value, restored if field == "text_vi" else None, source=source, whole=field in ("timeframe", "lead"))
+        if field == "text_vi":
+            vi = found
+        out += [{"field": field, **g} for g in found]
+    return out
 
 
 def build_seed(seeds: Path = DEFAULT_SEEDS) -> dict[str, Any]:
@@ -327,6 +350,8 @@ def build_seed(seeds: Path = DEFAULT_SEEDS) -> dict[str, Any]:
     agencies = _agency_block(plan)
     known = {a["id"] for a in agencies}
     tasks = _plan_tasks(plan, findings)
+    for t in tasks:
+        t["gaps"] = task_gaps(t, restored, "plan-004-restored.md")
     for t in tasks:
         for a in [l["agency"] for l in t["leads"]] + t["cooperating"]:
             if a not in known:

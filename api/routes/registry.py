@@ -15,14 +15,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path as PathParam, Query
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import AdminDep, EditorDep, RegistryDep
 from api.errors import error_responses
 from api.validation import STRICT_QUERY
-from maps.registry_page import render_task_detail, render_task_table
+from api.deps import BaseUrlDep, CatalogDep, SettingsDep
+from api.report_figures import product_figures
+from base.errors import NotFound
+from ingest.catalog import SearchQuery
+from maps.registry_page import render_agency_page, render_task_detail, render_task_table, static_file, task_layer
 from registry import SPACE_PLAN
+from registry.report_docx import DocumentHeader, Signature
 from registry.reports import build_consolidated, export
 from registry.vocab import STATUSES, TYPES, UNREPORTED
 
@@ -44,6 +49,7 @@ MEDIA = {
     "md": "text/markdown; charset=utf-8",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
 }
 
 
@@ -168,17 +174,30 @@ def template(registry: RegistryDep, year: YearP, agency_id: AgencyP, plan: PlanQ
 
 
 @router.get("/consolidated/{year}.{fmt}", summary="Consolidated annual report for the City People's Committee", response_class=Response,
-            responses={200: {"content": {m: {} for m in MEDIA.values()}, "description": "The report as Markdown, DOCX or XLSX."},
+            description="The DOCX (and the PDF made from it with LibreOffice headless, where installed; 400 otherwise) has the "
+                        "form of a Vietnamese administrative document (Decree 30/2020/NĐ-CP, Phụ lục I) and the year's product "
+                        "figures from the catalog statistics (flooded hectares per event and unit, mangrove change, alerts raised). "
+                        "Example: `/registry/consolidated/2025.docx?number=125&signer=Nguyễn Văn A`.",
+            responses={200: {"content": {m: {} for m in MEDIA.values()}, "description": "The report as Markdown, DOCX, XLSX or PDF."},
                        **error_responses(400, 404, 422)})
 def consolidated(
     registry: RegistryDep,
+    catalog: CatalogDep,
+    settings: SettingsDep,
     year: YearP,
-    fmt: Annotated[Literal["md", "docx", "xlsx"], PathParam(description="md, docx or xlsx.")],
+    fmt: Annotated[Literal["md", "docx", "xlsx", "pdf"], PathParam(description="md, docx, xlsx or pdf.")],
     plan: PlanQ = SPACE_PLAN,
+    number: Annotated[str | None, Query(max_length=16, pattern=r"^[0-9]{1,6}$", description="Document number given by the clerk (default: left blank, `…`).")] = None,
+    signer: Annotated[str | None, Query(max_length=80, description="Name of the signatory.")] = None,
+    signer_title: Annotated[str, Query(max_length=60, description="Title of the signatory.")] = "GIÁM ĐỐC",
+    authority: Annotated[str, Query(max_length=20, description="Signing authority, e.g. `KT. GIÁM ĐỐC` (empty: the head signs).")] = "",
+    on: Annotated[dt.date | None, Query(description="Date of the document (default: today).")] = None,
 ) -> Response:
     c = build_consolidated(registry, year, plan)
+    figures = product_figures(catalog, year, settings) if fmt in ("docx", "pdf") else None
+    header = DocumentHeader(number=number, signature=Signature(title=signer_title, name=signer or "", authority=authority))
     with tempfile.TemporaryDirectory(prefix="hpgeo-report-") as tmp:
-        path = export(c, fmt, Path(tmp) / f"report.{fmt}")
+        path = export(c, fmt, Path(tmp) / f"report.{fmt}", figures=figures, header=header, issued_on=on)
         data = path.read_bytes()
     name = f"bao-cao-tong-hop-{plan}-{year}.{fmt}"
     return Response(data, media_type=MEDIA[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -203,13 +222,23 @@ def registry_home(lang: Lang = "vi") -> RedirectResponse:
     return RedirectResponse(f"/registry/page?lang={lang}")
 
 
-@router.get("/page", response_class=HTMLResponse, summary="Registry page: task table filtered by agency, type and status", responses=error_responses(400, 404, 422))
+@router.get("/static/{name}", include_in_schema=False)
+def registry_static(name: Annotated[str, PathParam(max_length=32)]) -> FileResponse:
+    try:
+        return FileResponse(static_file(name))
+    except KeyError:
+        raise NotFound(f"no static file {name!r}") from None
+
+
+@router.get("/page", response_class=HTMLResponse, summary="Registry page: task table filtered by agency, type, status and year, with counts",
+            description="Example: `/registry/page?agency=SNNMT&type=remote-sensing-product&year=2026&lang=en`.",
+            responses=error_responses(400, 404, 422))
 def page(
     registry: RegistryDep,
     lang: Annotated[Lang, Query(description="vi (default) or en.")] = "vi",
-    agency: Annotated[str | None, Query(description="Agency id.")] = None,
-    type: Annotated[str | None, Query(description="Task type.")] = None,
-    status: Annotated[str | None, Query(description="Status in `year`.")] = None,
+    agency: Annotated[str | None, Query(description="Agency id.", max_length=32)] = None,
+    type: Annotated[str | None, Query(description="Task type.", max_length=64)] = None,
+    status: Annotated[str | None, Query(description="Status in `year`.", max_length=32)] = None,
     year: YearQ = None,
     plan: PlanQ = SPACE_PLAN,
 ) -> HTMLResponse:
@@ -217,10 +246,53 @@ def page(
     # an empty form field means "all"
     agency, type, status = agency or None, type or None, status or None
     rows = registry.list_tasks(plan=plan, agency=agency, type=type, status=status, year=y)
-    return HTMLResponse(render_task_table(rows, registry.agencies(), lang=lang, year=y, agency=agency, type=type, status=status))
+    total = len(registry.list_tasks(plan=plan, year=y)) if (agency or type or status) else len(rows)
+    return HTMLResponse(render_task_table(rows, registry.agencies(), lang=lang, year=y, agency=agency, type=type, status=status, total=total))
 
 
-@router.get("/page/{task_id}", response_class=HTMLResponse, summary="Registry page of one task, with links to its product layers", responses=error_responses(400, 404, 422))
-def task_page(registry: RegistryDep, task_id: TaskP, lang: Annotated[Lang, Query(description="vi or en.")] = "vi",
-              year: YearQ = None) -> HTMLResponse:
-    return HTMLResponse(render_task_detail(registry.task(task_id, year), lang=lang))
+@router.get("/page/agency/{agency_id}", response_class=HTMLResponse, summary="Registry page of one agency: duties and reporting state",
+            description="Example: `/registry/page/agency/SNNMT?year=2026`.", responses=error_responses(400, 404, 422))
+def agency_page(registry: RegistryDep, agency_id: AgencyP, lang: Annotated[Lang, Query(description="vi or en.")] = "vi",
+                year: YearQ = None, plan: PlanQ = SPACE_PLAN) -> HTMLResponse:
+    y = year or dt.date.today().year
+    a = registry.agency(agency_id)  # 404 for an unknown agency
+    tasks = registry.list_tasks(plan=plan, agency=agency_id, year=y)
+    chain = set(registry.successor_chain(agency_id))
+    with_pred = chain | set(a["predecessors"])
+    lead = [t for t in tasks if any(l["id"] in with_pred for l in t["leads"])]
+    coop = [t for t in tasks if t not in lead]
+    reporting = None
+    plan_info = registry.plan(plan)
+    if plan_info.get("reporting") and plan_info["start_year"] <= y <= plan_info["end_year"]:
+        c = build_consolidated(registry, y, plan)
+        block = next((b for b in c.agencies if b.agency_id == agency_id), None)
+        if block is not None:
+            reporting = {"state": block.report_state, "due": f"{c.due:%d/%m/%Y}",
+                         "submitted_on": dt.date.fromisoformat(block.submitted_on).strftime("%d/%m/%Y") if block.submitted_on else None}
+    return HTMLResponse(render_agency_page(a, lead, coop, reporting, lang=lang, year=y))
+
+
+@router.get("/page/{task_id}", response_class=HTMLResponse,
+            summary="Registry page of one task: its product layers on a small map, its indicators by year, its uncertain readings",
+            description="Example: `/registry/page/VUTRU-2030.V.8.1?lang=en`.", responses=error_responses(400, 404, 422))
+def task_page(registry: RegistryDep, catalog: CatalogDep, base: BaseUrlDep, task_id: TaskP,
+              lang: Annotated[Lang, Query(description="vi or en.")] = "vi", year: YearQ = None) -> HTMLResponse:
+    t = registry.task(task_id, year)
+    kinds = catalog.collection_kinds()
+    layers = []
+    for p in t["products"]:
+        if p["relation"] != "product" or p["collection"] not in kinds:
+            continue
+        latest = next(iter(catalog.search(SearchQuery.build(collections=[p["collection"]], limit=1))), None)
+        layer = task_layer(latest, base) if latest else None
+        if layer:
+            layers.append(layer)
+    history = []
+    if t["indicators"]:
+        plan_info = registry.plan(t["plan"])
+        last = min(t["year"], plan_info["end_year"])
+        by_year = {y: {i["id"]: i for i in registry.indicators(t["plan"], y)} for y in range(plan_info["start_year"], last + 1)}
+        for ind in t["indicators"]:
+            pts = [(y, v[ind["id"]]["value"]) for y, v in by_year.items() if ind["id"] in v and v[ind["id"]]["value"] is not None]
+            history.append({**ind, "points": pts})
+    return HTMLResponse(render_task_detail(t, lang=lang, layers=layers, indicator_history=history))

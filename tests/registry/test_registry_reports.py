@@ -43,12 +43,12 @@ def test_consolidated_contents(filled):
 def test_docx_and_xlsx_open_and_hold_every_agency(filled, tmp_path):
     c = build_consolidated(filled, 2026, today=dt.date(2026, 12, 20))
     d = docx.Document(str(export(c, "docx", tmp_path / "r.docx")))
-    first = d.tables[0]
+    first = next(t for t in d.tables if t.rows[0].cells[0].text == "Cơ quan")  # after the Decree 30 header block
     rows = [[cell.text for cell in r.cells] for r in first.rows]
     assert rows[0] == ["Cơ quan", "Mã", "Tình trạng báo cáo", "Ngày gửi", "Số nhiệm vụ chủ trì"]
     assert [r[1] for r in rows[1:]] == AGENCIES_2026
     by = {r[1]: r for r in rows[1:]}
-    assert by["SNNMT"][2:4] == ["Đã gửi đúng hạn", "2026-12-10"]
+    assert by["SNNMT"][2:4] == ["Đã gửi đúng hạn", "10/12/2026"]
     assert by["SKHCN"][2] == "Gửi muộn"
     assert by["TD"][2:4] == ["Quá hạn", "—"]
     text = "\n".join(p.text for p in d.paragraphs)
