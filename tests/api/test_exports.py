@@ -316,3 +316,41 @@ def test_cli_export(demo, demo_settings, tmp_path):
         assert main(["export", f"flood-extent/{item['id']}", "--stats", "--out", str(stats)]) == 0
         assert UNIT in stats.read_text()
     assert not [n for n in os.listdir(tmp_path) if "hpgeo-tmp" in n]
+
+
+def test_unit_clip_equals_the_cells_inside_a_grid_aligned_unit(demo, demo_settings, demo_catalog, tmp_path):
+    """An administrative unit whose edges follow the product's cell edges: its export holds exactly the class cells
+    of that block of the raster (numpy count × cell area), in the vector and in the raster export."""
+    from shapely.geometry import box
+    from shapely.ops import transform as shp_transform
+
+    from geo.aoi import AOI
+
+    make, keys, item = demo
+    a, t = None, None
+    with rasterio.open(_source(demo_settings, item)) as ds:
+        a, t = ds.read(1), ds.transform
+    r0, r1, c0, c1 = 400, 900, 300, 1000  # a block of cells
+    x0, x1 = t.c + c0 * t.a, t.c + c1 * t.a
+    y0, y1 = t.f + r0 * t.e, t.f + r1 * t.e
+    to_ll = Transformer.from_crs("EPSG:32648", "EPSG:4326", always_xy=True)
+    utm_box = box(x0, y1, x1, y0).segmentize(5.0)  # densified: straight in UTM, so nearly straight in lon/lat too
+    geom = shp_transform(lambda x, y: to_ll.transform(x, y), utm_box)
+    demo_catalog.put_aois([AOI("xa-export-grid", "Xã Thử Lưới", "Grid test commune", geom, kind="commune")])
+    try:
+        c = make()
+        gpkg = _get(c, f"/exports/flood-extent/{item['id']}.gpkg?crs=EPSG:32648&unit=xa-export-grid", keys["analyst"], tmp_path, "g.gpkg")
+        gdf = pyogrio.read_dataframe(gpkg)
+        tif = _get(c, f"/exports/flood-extent/{item['id']}.tif?crs=EPSG:32648&unit=xa-export-grid", keys["analyst"], tmp_path, "g.tif")
+        with rasterio.open(tif) as ds:
+            out = ds.read(1)
+        block = a[r0:r1, c0:c1]
+        cell_ha = abs(t.a * t.e) / 1e4
+        for v in (FLOOD, PERMANENT):
+            want = (block == v).sum() * cell_ha
+            assert want > 1
+            assert gdf.loc[gdf.class_value == v, "hectares"].sum() == pytest.approx(want, rel=1e-4)
+            assert (out == v).sum() * cell_ha == pytest.approx(want, rel=1e-3)
+        assert make().get(f"/exports/flood-extent/{item['id']}.gpkg?unit=tien-lang-kien-thuy", headers=keys["analyst"]).status_code == 400
+    finally:
+        demo_catalog.delete_aoi("xa-export-grid")
