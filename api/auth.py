@@ -13,14 +13,16 @@ that ceased to exist (merged away in 2025), 403. Both are recorded in the audit 
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Annotated, Callable
+from typing import Annotated, Any, Callable, Iterator
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from registry import Principal, Registry
 from registry.auth import ADMIN, ANALYST, EDITOR, ROLES, VIEWER
+from registry.models import utcnow
 from registry.errors import InvalidApiKey, NotAllowed
 
 __all__ = ["get_registry", "RegistryDep", "current_principal", "PrincipalDep", "API_KEY_HEADER", "require_role",
@@ -33,6 +35,7 @@ API_KEY_HEADER = APIKeyHeader(
     "tasks and reports) < admin (the coordinator, Department of Science and Technology: everything).",
 )
 _lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def get_registry(request: Request) -> Registry:
@@ -84,25 +87,46 @@ class AgencyDissolved(NotAllowed):
 ROLE_OF = "hpgeo_role"  # attribute set on require_role's dependencies: the role they require (for the docs and tests)
 
 
-def require_role(role: str) -> Callable[..., Principal]:
+def require_role(role: str) -> Callable[..., Iterator[Principal]]:
     """A FastAPI dependency that yields the request's :class:`Principal` if its key has ``role`` (or a
     higher one) and its agency still exists; else it raises :class:`InvalidApiKey` (401: no, malformed,
     unknown or revoked key), :class:`RoleTooLow` or :class:`AgencyDissolved` (403). Every refusal is
-    written to the audit trail by the API's error handler (key id, never the key)."""
+    written to the audit trail by the API's error handler (key id, never the key); a write route that
+    succeeded is recorded too, unless its domain code audited it already (see :func:`_audit_write`)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of: {', '.join(ROLES)}")
 
-    def dependency(request: Request, principal: PrincipalDep) -> Principal:
+    def dependency(request: Request, principal: PrincipalDep) -> Iterator[Principal]:
         if not principal.allows(role):
             raise RoleTooLow(f"this needs a key with role {role} (or higher); this key's role is {principal.role}")
         if principal.dissolved_on():
             raise AgencyDissolved(f"agency {principal.agency_id} ceased to exist on {principal.agency_end}; its keys can no "
                                   "longer be used (ask for a key of its successor)")
-        return principal
+        started = utcnow()
+        yield principal  # an error raised by the route passes through here to the error handler, unrecorded
+        if request.method in WRITE_METHODS:
+            _audit_write(request, principal, started)
 
     dependency.__name__ = f"require_{role}"
     setattr(dependency, ROLE_OF, role)
     return dependency
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _audit_write(request: Request, principal: Principal, started: Any) -> None:
+    """After a write route succeeded: if its domain code wrote no audit entry for this key (product builds,
+    alert evaluation and cancel do not keep their own), record one (``api.write``: route, method, path
+    parameters; never the body, which can hold secrets)."""
+    route = request.scope.get("route")
+    try:
+        reg = get_registry(request)
+        if not reg.audited_since(principal.actor, started):
+            reg.record_request(principal, request.method, getattr(route, "path", request.url.path),
+                               getattr(route, "status_code", None) or 200, request.path_params)
+    except Exception:  # the change is made; a failing audit write is logged loudly, the answer stands
+        log.exception("could not record %s %s in the audit trail", request.method, getattr(route, "path", request.url.path))
 
 
 ViewerDep = Annotated[Principal, Depends(require_role(VIEWER))]

@@ -513,6 +513,20 @@ class Registry(Database):
         exc.audited = True  # type: ignore[attr-defined]
         raise exc
 
+    def audited_since(self, actor: str, since: dt.datetime) -> bool:
+        """Whether an audit entry by ``actor`` was written at or after ``since``."""
+        with self.session() as s:
+            return s.scalar(select(AuditRow.id).where(AuditRow.actor == actor, AuditRow.at >= since).limit(1)) is not None
+
+    def record_request(self, principal: Principal, method: str, route: str, status: int, params: Mapping[str, str]) -> None:
+        """Record a change made through an API route whose domain code keeps no audit of its own (product
+        builds, alert evaluation and cancel): who (key id, agency, role), which route, the path parameters."""
+        detail = {"status": status, "request": {"method": method, "route": route},
+                  "params": {str(k)[:64]: str(v)[:200] for k, v in list(params.items())[:10]}}
+        with self.session() as s:
+            s.add(AuditRow(at=utcnow(), actor=principal.actor[:64], actor_agency=principal.agency_id, actor_role=principal.role[:16],
+                           action="api.write", target=route[:160], outcome="applied", detail=detail))
+
     def record_refusal(self, principal: Principal, method: str, route: str, status: int, reason: str) -> None:
         """Record an attempt the API refused before it reached a registry write (401: no or bad key;
         403: a key without the right, e.g. an agency key building products), in its own transaction.

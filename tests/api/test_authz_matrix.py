@@ -19,6 +19,8 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import text
 
+from api.auth import EditorDep
+from base.errors import InvalidRequest
 from registry.auth import hash_key, new_key
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -245,3 +247,30 @@ def test_cli_keys_create_with_a_role(reg, capsys):
     assert main(["registry", "keys", "list"]) == 0
     listed = capsys.readouterr().out
     assert all(k not in listed for k in made.values()) and "analyst" in listed
+
+
+def test_writes_without_an_audit_of_their_own_are_recorded_once(client, reg):
+    """A write route whose domain code keeps no audit (like product builds) gets an ``api.write`` entry; one
+    that audits itself (registry status) gets no second entry; a failing write gets none."""
+    app = client.app
+
+    @app.post("/_test/build/{name}", status_code=201)
+    def fake_build(name: str, principal: EditorDep) -> dict:
+        return {"built": name}
+
+    @app.post("/_test/fail/{name}")
+    def fake_fail(name: str, principal: EditorDep) -> dict:
+        raise InvalidRequest("no")
+
+    key = reg.create_key("SNNMT")[1]
+    h = {"X-API-Key": key}
+    assert client.post("/_test/build/flood-sar", headers=h).status_code == 201
+    a = reg.audit(limit=1)[0]
+    assert (a["action"], a["outcome"], a["actor"], a["actor_role"], a["target"]) == ("api.write", "applied", key.split("_")[1], "editor", "/_test/build/{name}")
+    assert a["detail"] == {"status": 201, "request": {"method": "POST", "route": "/_test/build/{name}"}, "params": {"name": "flood-sar"}}
+    n = len(reg.audit(limit=10_000))
+    assert client.post("/_test/fail/x", headers=h).status_code == 400
+    assert len(reg.audit(limit=10_000)) == n
+    assert client.put(f"/registry/tasks/{V81}/status/2026", json={"status": "completed"}, headers=h).status_code == 200
+    new = reg.audit(limit=10_000)[: len(reg.audit(limit=10_000)) - n]
+    assert [e["action"] for e in new] == ["task.status"]
