@@ -8,6 +8,8 @@ paths relative to ``HPGEO_DATA_DIR`` (resolved by :func:`resolve_href`) or absol
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -29,6 +31,7 @@ __all__ = [
     "corner_coordinates",
     "INPUT_COLLECTIONS",
     "HAIPHONG_BBOX",
+    "class_name",
 ]
 
 EXT = {
@@ -72,10 +75,13 @@ class RasterAsset:
             rb["nodata"] = b.nodata if b.nodata == b.nodata else "nan"
         if b.unit:
             rb["unit"] = b.unit
-        if b.scale is not None:
-            rb["scale"] = b.scale
-        if b.offset is not None:
-            rb["offset"] = b.offset
+        # stored values are already physical (readers apply the source's scale/offset: reflectance 0-1, dB, kelvin),
+        # so raster:bands carries no scale/offset — a STAC tool would apply them a second time; the source's
+        # own scale/offset are kept for the record under hpgeo: names
+        if b.scale is not None and b.scale != 1:
+            rb["hpgeo:source_scale"] = b.scale
+        if b.offset is not None and b.offset != 0:
+            rb["hpgeo:source_offset"] = b.offset
         rb["spatial_resolution"] = self.grid.resolution[0]
         d: dict[str, Any] = {
             "href": self.href,
@@ -108,6 +114,18 @@ def _epsg(grid: Grid) -> str | None:
     return f"EPSG:{e}" if e else None
 
 
+_CLASS_NAME_BAD = re.compile(r"[^0-9A-Za-z_-]+")
+
+
+def class_name(text: str) -> str:
+    """A class label as a classification-extension ``name`` (``^[0-9A-Za-z-_]+$``): accents folded
+    (``Rừng ngập mặn`` → ``Rung-ngap-man``), anything else between words becomes ``-``."""
+    folded = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    ascii_text = "".join(c for c in folded if not unicodedata.combining(c)).encode("ascii", "ignore").decode()
+    name = _CLASS_NAME_BAD.sub("-", ascii_text).strip("-")
+    return name or "class"
+
+
 def corner_coordinates(footprint: BaseGeometry) -> dict[str, list[float]]:
     """Corner coordinates (lon, lat) of the footprint's bounding box, as Circular 09 lists them."""
     w, s, e, n = footprint.bounds
@@ -137,6 +155,9 @@ def raster_item(
     if start is not None and end is not None:
         props["start_datetime"], props["end_datetime"] = iso(start), iso(end)
     props.update(properties or {})
+    epsg = props.pop("proj:epsg", None)  # projection v2: proj:code only (a reader's proj:epsg would contradict or repeat it)
+    if epsg and not props.get("proj:code"):
+        props["proj:code"] = f"EPSG:{int(epsg)}"
     props["hpgeo:simulated"] = bool(simulated)
     if simulated:
         props["title"] = "[MÔ PHỎNG / SIMULATED] " + props.get("title", item_id)

@@ -27,7 +27,7 @@ from geo.cog import clean_stale_temporaries, dataarray_to_cog
 from geo.crs import WGS84
 from geo.grid import Grid
 from geo.tempfiles import is_temporary
-from ingest.items import EXT, RasterAsset, collection, iso, raster_item, resolve_href
+from ingest.items import EXT, RasterAsset, class_name, collection, iso, raster_item, resolve_href
 from ingest.scene import BandInfo
 from products.compute import dask_context
 from products.errors import InvalidInputs
@@ -224,6 +224,7 @@ def _write(req: Prepared, catalog: Any, outputs: dict[str, Any], rel_dir: Path, 
     assets: dict[str, RasterAsset] = {}
     stats: dict[str, Any] = {}
     diagnostics: dict[str, Any] = {}
+    simulated = any(it["properties"].get("hpgeo:simulated") for it in req.all_items())
     for spec in alg.outputs:
         da = outputs[spec.asset]
         diagnostics.update(da.attrs.pop("hpgeo:diagnostics", {}) or {})
@@ -233,13 +234,13 @@ def _write(req: Prepared, catalog: Any, outputs: dict[str, Any], rel_dir: Path, 
             da.astype(spec.dtype),
             nodata=spec.nodata,
             band_names=[spec.asset],
-            tags={"HPGEO_ALGORITHM": f"{alg.name} {alg.version}", "HPGEO_ITEM": item_id},
+            tags={"HPGEO_ALGORITHM": f"{alg.name} {alg.version}", "HPGEO_ITEM": item_id, "HPGEO_SIMULATED": "yes" if simulated else "no"},
             overview_resampling="mode" if spec.categorical else "average",
         )
         grid = Grid.from_dataarray(da)
         extra: dict[str, Any] = {}
         if spec.categorical:
-            extra["classification:classes"] = [{"value": int(k), "name": v.replace(" ", "-"), "description": v} for k, v in spec.classes.items()]
+            extra["classification:classes"] = [{"value": int(k), "name": class_name(v), "description": v} for k, v in spec.classes.items()]
             stats[spec.asset] = _class_areas(data_dir / rel, spec, grid)
         band = BandInfo(spec.asset, spec.description, unit=spec.unit, nodata=spec.nodata, categorical=spec.categorical)
         assets[spec.asset] = RasterAsset(href=rel.as_posix(), grid=grid, band=band, dtype=spec.dtype, title=spec.description, extra=extra)
@@ -290,7 +291,7 @@ def _write(req: Prepared, catalog: Any, outputs: dict[str, Any], rel_dir: Path, 
         assets=assets,
         properties=props,
         extensions=[EXT["processing"]] + ([EXT["classification"]] if any(o.categorical for o in alg.outputs) else []),
-        simulated=any(it["properties"].get("hpgeo:simulated") for it in all_items),
+        simulated=simulated,
         extra_assets=extra_assets or None,
     )
     item["links"] = [

@@ -108,7 +108,7 @@ def _fields_get(fields: str | None) -> tuple[list[str], list[str], bool] | None:
     return inc, exc, False
 
 
-@router.get("", summary="Landing page")
+@router.get("", summary="Landing page", responses=error_responses(400))
 def landing(catalog: CatalogDep, base: BaseUrlDep) -> dict[str, Any]:
     root = f"{base}/stac"
     links = [
@@ -135,23 +135,23 @@ def landing(catalog: CatalogDep, base: BaseUrlDep) -> dict[str, Any]:
 
 
 @router.get("/api", summary="OpenAPI description of the API (the landing page's service-desc)", response_class=OpenAPIResponse,
-            responses={200: {"content": {OPENAPI_MEDIA_TYPE: {}}, "description": "The OpenAPI 3 document."}})
+            responses={200: {"content": {OPENAPI_MEDIA_TYPE: {}}, "description": "The OpenAPI 3 document."}, **error_responses(400)})
 def service_desc(request: Request) -> OpenAPIResponse:
     return OpenAPIResponse(request.app.openapi())
 
 
-@router.get("/conformance", summary="Conformance classes")
+@router.get("/conformance", summary="Conformance classes", responses=error_responses(400))
 def conformance() -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
 
 
 @router.get("/queryables", summary="Queryables of all items (filter, query and sortby may name these)", response_class=SchemaResponse,
-            responses={200: {"content": {SCHEMA_JSON: {}}, "description": "JSON Schema of the queryables."}})
+            responses={200: {"content": {SCHEMA_JSON: {}}, "description": "JSON Schema of the queryables."}, **error_responses(400)})
 def queryables(base: BaseUrlDep) -> SchemaResponse:
     return SchemaResponse(queryables_schema(f"{base}/stac/queryables"))
 
 
-@router.get("/collections", summary="All collections")
+@router.get("/collections", summary="All collections", responses=error_responses(400))
 def collections(catalog: CatalogDep, base: BaseUrlDep) -> dict[str, Any]:
     cols = [collection_out(c, base) for c in catalog.list_collections()]
     return {
@@ -164,13 +164,13 @@ def collections(catalog: CatalogDep, base: BaseUrlDep) -> dict[str, Any]:
     }
 
 
-@router.get("/collections/{collection_id}", summary="One collection", responses=error_responses(404))
+@router.get("/collections/{collection_id}", summary="One collection", responses=error_responses(400, 404))
 def get_collection(collection_id: str, catalog: CatalogDep, base: BaseUrlDep) -> dict[str, Any]:
     return collection_out(catalog.get_collection(collection_id), base)
 
 
 @router.get("/collections/{collection_id}/queryables", summary="Queryables of one collection", response_class=SchemaResponse,
-            responses={200: {"content": {SCHEMA_JSON: {}}, "description": "JSON Schema of the queryables."}, **error_responses(404)})
+            responses={200: {"content": {SCHEMA_JSON: {}}, "description": "JSON Schema of the queryables."}, **error_responses(400, 404)})
 def collection_queryables(collection_id: str, catalog: CatalogDep, base: BaseUrlDep) -> SchemaResponse:
     col = catalog.get_collection(collection_id)
     used = catalog.property_names(collection_id)
@@ -255,7 +255,7 @@ def collection_items(
     return _page_response(request, catalog, base, q, None, _fields_get(fields), collection_id)
 
 
-@router.get("/collections/{collection_id}/items/{item_id}", summary="One item", response_class=GeoJSONResponse, responses=error_responses(404))
+@router.get("/collections/{collection_id}/items/{item_id}", summary="One item", response_class=GeoJSONResponse, responses=error_responses(400, 404))
 def get_item(collection_id: str, item_id: str, catalog: CatalogDep, base: BaseUrlDep) -> GeoJSONResponse:
     return GeoJSONResponse(item_out(catalog.get_item(collection_id, item_id), base))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -57,7 +58,8 @@ class Queryable:
 def _prop(name: str, kind: str) -> Callable[[], Any]:
     def col() -> Any:
         e = ItemRow.properties[name]
-        return {"string": e.as_string, "number": e.as_float, "integer": e.as_integer, "boolean": e.as_boolean}[kind]()
+        # integers are read as floats: PostgreSQL's CAST('18.0' AS INTEGER) fails where a float compares fine
+        return {"string": e.as_string, "number": e.as_float, "integer": e.as_float, "boolean": e.as_boolean}[kind]()
 
     return col
 
@@ -148,10 +150,18 @@ def parse_filter(value: Any, lang: str | None = None) -> dict[str, Any] | None:
     try:
         expr = cql2.Expr(value)
         out = expr.to_json()
-    except Exception as exc:  # cql2 raises ParseError/ValidationError/Exception with a located message
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # cql2 raises ParseError/ValidationError/Exception with a located message (a Rust panic is a BaseException)
         msg = " ".join(str(exc).split())
         raise InvalidQuery(f"filter is not valid CQL2: {msg[:300]}") from exc
     check(out)
+    try:
+        to_sql(out, "sqlite")  # types and arities are checked here, before any database sees the filter
+    except InvalidQuery:
+        raise
+    except (IndexError, KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise InvalidQuery(f"filter is not a valid CQL2 expression for these queryables: {type(exc).__name__}") from exc
     return out
 
 
@@ -249,6 +259,7 @@ def query_to_cql2(value: Any) -> dict[str, Any] | None:
                                    "contains, in)")
     expr = args[0] if len(args) == 1 else {"op": "and", "args": args}
     check(expr)
+    to_sql(expr, "sqlite")  # types checked before any database sees it
     return expr
 
 
@@ -323,7 +334,9 @@ def _literal(q: Queryable, v: Any) -> Any:
     if q.type in ("number", "integer"):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise InvalidQuery(f"{q.name} is a number; compared with {ascii(v)[:60]}")
-        return float(v) if q.type == "number" else (int(v) if float(v).is_integer() else float(v))
+        if not math.isfinite(float(v)):
+            raise InvalidQuery(f"{q.name} is compared with a non-finite number")
+        return float(v)
     if q.type == "boolean":
         if not isinstance(v, bool):
             raise InvalidQuery(f"{q.name} is a boolean; compared with {ascii(v)[:60]}")
@@ -372,6 +385,8 @@ def to_sql(expr: dict[str, Any], dialect: str) -> ColumnElement[bool]:
         if op == "or":
             return or_(*[tr(a) for a in args])
         if op == "not":
+            if len(args) != 1:
+                raise InvalidQuery("not takes one argument")
             return not_(tr(args[0]))
         if op in _COMPARE:
             q, rest, flipped = _prop_and_rest(args)
@@ -399,7 +414,7 @@ def to_sql(expr: dict[str, Any], dialect: str) -> ColumnElement[bool]:
             if q.type != "string" or len(rest) != 1 or not isinstance(rest[0], str):
                 raise InvalidQuery("like takes a string queryable and a pattern string")
             if dialect == "sqlite":  # SQLite's LIKE ignores case; CQL2's does not
-                return col.op("GLOB")(_glob(rest[0]))
+                return col.op("GLOB", is_comparison=True)(_glob(rest[0]))
             return col.like(rest[0], escape="\\")
         raise InvalidQuery(f"unsupported CQL2 operator: {op}")
 

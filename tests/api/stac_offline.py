@@ -6,6 +6,7 @@ reason is printed once; the extension fields hpgeo must get right are checked by
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pystac
@@ -32,6 +33,7 @@ def _say_skip() -> None:
 
 def core_errors(obj: dict[str, Any]) -> list[str]:
     """Messages of the STAC core schema violations of ``obj`` (Item, Collection or Catalog), empty if valid."""
+    obj = json.loads(json.dumps(obj))  # as served: JSON arrays, not Python tuples
     d = migrate_to_latest(copy.deepcopy(obj), identify_stac_object(obj))
     kind = {"Feature": "item", "Collection": "collection"}.get(d.get("type"), "catalog")
     uri = f"https://schemas.stacspec.org/v{pystac.get_stac_version()}/{kind}-spec/json-schema/{kind}.json"
