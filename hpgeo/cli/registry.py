@@ -158,7 +158,7 @@ def remind(
 @app.command("report")
 def report(
     year: int = typer.Option(..., "--year", help="Reporting year."),
-    fmt: str = typer.Option("md", "--format", "-f", help="md, docx or xlsx."),
+    fmt: str = typer.Option("md", "--format", "-f", help="md, docx, xlsx or pdf (pdf: LibreOffice headless, soffice)."),
     out: Path = typer.Option(None, "--out", "-o", help="Output file (default: ./bao-cao-tong-hop-<plan>-<year>.<format>)."),
     plan: str = PLAN_OPT,
 ) -> None:
@@ -171,7 +171,18 @@ def report(
     if fmt not in FORMATS:
         raise InvalidRegistryInput(f"unknown format {fmt!r}; one of: {', '.join(FORMATS)}")
     c = build_consolidated(_registry(), year, plan)
-    path = export(c, fmt, out or Path(f"bao-cao-tong-hop-{plan}-{year}.{fmt}"))
+    figures = None
+    if fmt in ("docx", "pdf"):  # the Decree 30 document carries the year's product figures from the catalog
+        from api.report_figures import product_figures
+        from base.settings import get_settings
+        from hpgeo.cli.common import open_catalog
+
+        catalog = open_catalog()
+        try:
+            figures = product_figures(catalog, year, get_settings())
+        finally:
+            catalog.close()
+    path = export(c, fmt, out or Path(f"bao-cao-tong-hop-{plan}-{year}.{fmt}"), figures=figures)
     console.print(f"wrote {path} ({c.submitted}/{len(c.agencies)} agency reports received)")
 
 

@@ -244,3 +244,21 @@ def test_report_figures_equal_the_statistics_api(demo_client):
         item = re.search(r"mangrove-extent/([^)]+)\)", para).group(1)
         got_mg[item] = {row.cells[1].text: (_vn(row.cells[2].text), _vn(row.cells[3].text)) for row in table.rows[1:]}
     assert got_mg == exp_mg
+
+
+def test_cli_writes_the_decree_30_docx_and_refuses_pdf_clearly_without_libreoffice(filled, tmp_path, capsys):
+    from hpgeo.cli import main
+
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["registry", "report", "--year", "2025", "--format", "docx", "--out", str(out / "r.docx")]) == 0
+    d = docx.Document(str(out / "r.docx"))
+    assert d.tables[0].rows[0].cells[1].paragraphs[0].text == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    # the CLI hands the catalog's figures in: an empty catalog gives the figures section, saying there were none
+    assert any(p.text == "Năm 2025 không có sản phẩm ngập lụt có thống kê." for p in d.paragraphs)
+    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+        capsys.readouterr()
+        assert main(["registry", "report", "--year", "2025", "--format", "pdf", "--out", str(out / "r.pdf")]) == 2
+        r = capsys.readouterr()
+        assert "LibreOffice (soffice), which is not installed" in " ".join((r.err + r.out).split())
+        assert sorted(p.name for p in out.iterdir()) == ["r.docx"]
