@@ -189,7 +189,8 @@ def build_demo_shoreline(
         item = write_ard(scene, catalog=catalog, data_dir=data_dir, source_checksum=None if force else f"{cfg.hash()}:{scene.id}")
         (written if item else skipped).append(scene.id)
         scenes.append((scene.collection, scene.id))
-    params = {"tide_series": TIDE_FILE, "beach_slope": cfg.beach_slope}
+    # the simulated gauge is written in metres above the true mean sea level: its own datum is the reference
+    params = {"tide_series": TIDE_FILE, "tide_reference": "datum", "beach_slope": cfg.beach_slope}
     item = build_product("shoreline", {"scenes": scenes}, params, catalog=catalog, data_dir=data_dir, force=force, scheduler=scheduler)
     return written, skipped, item
 

@@ -14,8 +14,11 @@ Method (fixed and documented; the defaults are CoastSat's published settings, Vo
 4. baseline: given, or the longest waterline of the best-covered date smoothed over
    ``baseline_smoothing_m``; transects every ``transect_spacing_m`` perpendicular to it, pointing
    seaward; chainage of each waterline on each transect (most seaward crossing by default);
-5. optional tide handling from a water-level series (``products.tide``): keep only dates inside a
-   tide-stage window and/or move positions to a reference level with Δx = (z − z_ref)/tanβ;
+5. optional tide handling from a water-level series (``products.tide``: plain CSV, IOC, UHSLC hourly or
+   daily): the stage z of each date relative to the series' mean sea level (``tide_reference="msl"``, the
+   default; or the series' own datum when it is already referenced to a known level), then keep only dates
+   inside a tide-stage window and/or move positions to ``tide_reference_m`` with Δx = (z − z_ref)/tanβ; the
+   reference used is stated in the diagnostics and each date's ``tide_m`` is its stage above it;
 6. per transect: NSM, EPR, LRR with r², standard error and 95 % confidence interval (DSAS v5).
 
 Outputs: a raster of the LRR (m/yr) painted on each transect's alongshore cell (the map layer), the
@@ -42,7 +45,7 @@ from products.registry import S2_20M_BANDS, Algorithm, InputSpec, OutputSpec, Pr
 from products.sar import otsu_threshold
 from products.shoreline_assets import VECTOR_ASSETS, DatedShoreline, ShorelineAnalysis, summary, write_vectors
 from products.shoreline_transects import chainages, change_statistics, make_transects, smooth_baseline
-from products.tide import TideError, WaterLevels, in_stage_window, read_water_levels, tide_correction, to_datetime64
+from products.tide import TideError, WaterLevels, in_stage_window, read_water_levels, tide_correction, tide_stage, to_datetime64
 from products.waterline import WATERLINE_TILE, extract_waterline, kept_runs, metric_crs
 
 __all__ = [
@@ -77,9 +80,11 @@ class ShorelineParams(ProductParams):
     intersection: Literal["seaward", "landward", "median"] = Field("seaward", description="Which crossing to use when a waterline crosses a transect several times.")
     min_points: int = Field(3, ge=2, le=1000, description="Fewest dated positions for statistics on a transect.")
     tide_series: str | None = Field(None, description="Water-level CSV in the data directory's tides/ folder (file name only).")
-    tide_reference_m: float = Field(0.0, ge=-100, le=100, description="Reference elevation the positions are corrected to (m, same datum as the series).")
+    tide_reference: Literal["msl", "datum"] = Field("msl", description="What water levels are relative to: the mean sea level of the series (default) or the series' own datum (only for a series already referenced to a known level, e.g. MSL).")
+    tide_reference_m: float = Field(0.0, ge=-100, le=100, description="Reference elevation the positions are corrected to (m above tide_reference).")
+    tide_units: Literal["m", "cm", "mm"] | None = Field(None, description="Units of the water-level file; default: from its column name or format (UHSLC: mm), else metres.")
     beach_slope: float | None = Field(None, gt=0, le=1, description="Beach-face slope tanβ for the horizontal tide correction; None = no correction.")
-    tide_window_m: tuple[float, float] | None = Field(None, description="Keep only dates whose water level is in [low, high] (m).")
+    tide_window_m: tuple[float, float] | None = Field(None, description="Keep only dates whose water level is in [low, high] (m above tide_reference).")
 
     @field_validator("tide_series")
     @classmethod
@@ -167,7 +172,7 @@ def analyse_shorelines(
     pos = raw.copy()
     diag: dict[str, Any] = {"dates": len(shorelines), "transects": len(transects), "seaward": seaward}
     if tides is not None and (params.beach_slope is not None or params.tide_window_m is not None):
-        z = tides.at(t64)
+        z, diag["tide_reference"] = tide_stage(tides, t64, params.tide_reference)
         for s, zi in zip(shorelines, z):
             s.tide_m = round(float(zi), 4)
         if params.tide_window_m is not None:
@@ -273,7 +278,7 @@ def rate_raster(analysis: ShorelineAnalysis, like: xr.DataArray, spacing_m: floa
 @register
 class Shoreline(Algorithm):
     name = "shoreline"
-    version = "1.0.0"
+    version = "1.1.0"  # 1.1: tide stages relative to the series mean sea level by default (tide_reference)
     title = "Shoreline position and change rates (Sentinel-2, DSAS statistics)"
     title_vi = "Đường bờ và tốc độ biến động (Sentinel-2, thống kê DSAS)"
     description = __doc__ or ""
@@ -346,7 +351,7 @@ class Shoreline(Algorithm):
 
     def extra_inputs(self, params: Any, data_dir: Path) -> dict[str, Mapping[str, Any]]:
         path = self._tide_path(params, data_dir)
-        return {"tides": {"levels": read_water_levels(path)}} if path else {}
+        return {"tides": {"levels": read_water_levels(path, units=params.tide_units)}} if path else {}
 
     def write_extra_assets(self, outputs: Mapping[str, Any], out_dir: Path) -> None:
         write_vectors(outputs["analysis"], out_dir)

@@ -91,7 +91,7 @@ def test_mndwi_waterline_within_half_a_swir_pixel(scenes):
 def test_tide_corrected_rates_within_5_percent_of_truth(scenes, tides):
     times, mndwi, _, masks = scenes
     baseline, s0 = true_baseline(CFG)
-    p = ShorelineParams(tide_series=TIDE_FILE, beach_slope=CFG.beach_slope)
+    p = ShorelineParams(tide_series=TIDE_FILE, tide_reference="datum", beach_slope=CFG.beach_slope)  # the simulated gauge is on MSL
     a = analyse_shorelines(times, mndwi, p, unusable=masks, baseline=baseline, tides=tides)
     assert a.diagnostics["seaward"] == "right"
     truth = true_rate(CFG, np.array([t.along for t in a.transects]) + s0)
@@ -125,7 +125,7 @@ def test_tide_window_filter_drops_dates(scenes, tides):
     times, mndwi, _, masks = scenes
     baseline, _ = true_baseline(CFG)
     z = np.array([float(v) for v in _levels()])
-    p = ShorelineParams(tide_series=TIDE_FILE, tide_window_m=(-0.5, 0.7))
+    p = ShorelineParams(tide_series=TIDE_FILE, tide_reference="datum", tide_window_m=(-0.5, 0.7))
     a = analyse_shorelines(times, mndwi, p, unusable=masks, baseline=baseline, tides=tides)
     used = np.array([s.used for s in a.shorelines])
     np.testing.assert_array_equal(used, (z >= -0.5) & (z <= 0.7))
@@ -137,7 +137,7 @@ def test_tide_window_filter_drops_dates(scenes, tides):
 def test_automatic_baseline_and_rates(scenes, tides):
     """No baseline given: the longest waterline smoothed; truth rates from the true MSL shorelines on the same transects."""
     times, mndwi, _, masks = scenes
-    p = ShorelineParams(tide_series=TIDE_FILE, beach_slope=CFG.beach_slope)
+    p = ShorelineParams(tide_series=TIDE_FILE, tide_reference="datum", beach_slope=CFG.beach_slope)  # the simulated gauge is on MSL
     a = analyse_shorelines(times, mndwi, p, unusable=masks, tides=tides)
     assert a.diagnostics["seaward"] == "right" and len(a.transects) >= 30
     years = np.array([(d - CFG.dates[0]).total_seconds() / (86400 * 365.25) for d in CFG.dates])
