@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import SafeJSONResponse, add_exception_handlers, use_error_models_in_openapi
 from api.middleware import RequestGuard
+from api.openapi_examples import add_examples
 from api.routes import ROUTERS
 from api.routes import docs as docs_routes
 from base import __version__
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         app.include_router(router)
     app.include_router(docs_routes.router)
     use_error_models_in_openapi(app)
+    add_examples(app)
     app.add_middleware(RequestGuard, max_body_bytes=s.max_body_bytes)
     add_cors(app, list(s.cors_origins or []))
     return app
