@@ -4,7 +4,8 @@ What can be exported:
 
 - a product item's raster (its class map, or any GeoTIFF asset by ``asset``) as a Cloud-Optimized GeoTIFF;
 - the same class map as vectors (one polygon per connected patch of a class, with ``hectares`` measured on the
-  product's own metric grid, :mod:`products.vectors`) as GeoPackage, GeoJSON, Shapefile (zip) or CSV (WKT);
+  product's own metric grid, :mod:`products.vectors`) as GeoPackage, GeoJSON, Shapefile (zip) or CSV (attributes,
+  ``crs`` and the geometry as ``wkt``);
 - a product's GeoJSON vector asset (a shoreline item's ``shorelines`` or ``transects``) in the vector formats;
 - the statistics table of an item (hectares per unit and class) as CSV.
 
@@ -380,12 +381,11 @@ def _write_vectors(plan: ExportPlan, feats: list[VectorFeature], dst: Path) -> N
     elif plan.fmt == "csv":
         with atomic_path(dst, suffix=".csv") as tmp:
             cols = [c for c in gdf.columns if c != "geometry"]
-            with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                fh.write(f"# {_description(plan)}\n")
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:  # plain CSV: the geometry as WKT, its CRS in a column
                 w = csv.writer(fh)
-                w.writerow(cols + ["wkt"])
+                w.writerow(cols + ["crs", "wkt"])
                 for row, g in zip(gdf[cols].itertuples(index=False), gdf.geometry):
-                    w.writerow([_csv_value(v) for v in row] + [g.wkt if g is not None else ""])
+                    w.writerow([_csv_value(v) for v in row] + [plan.crs, g.wkt if g is not None else ""])
     else:  # plan_export refuses other formats
         raise InvalidExport(f"format {plan.fmt!r} is not a vector format")
 

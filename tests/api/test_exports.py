@@ -195,8 +195,16 @@ def test_other_formats_and_crs(demo, demo_settings, tmp_path):
     assert 106.5 < lon < 106.8 and 20.5 < lat < 20.8
     r = c.get(f"/exports/flood-extent/{item['id']}.csv?crs=EPSG:32648&bbox=106.6,20.62,106.7,20.7", headers=keys["analyst"])
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    lines = r.text.splitlines()
-    assert lines[0].startswith("# ") and "wkt" in lines[1] and lines[2]
+    import csv
+
+    csv.field_size_limit(1 << 30)  # a large patch's WKT is longer than the csv module's default field limit
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert rows and {row["crs"] for row in rows} == {"EPSG:32648"}
+    from shapely import wkt
+
+    g = wkt.loads(rows[0]["wkt"])
+    assert 600_000 < g.centroid.x < 700_000 and 2_270_000 < g.centroid.y < 2_300_000  # UTM 48N metres
+    assert float(rows[0]["hectares"]) == pytest.approx(g.area / 1e4, abs=1e-6)  # hectares are given to 6 decimals (0.01 m²)
     utm = _get(c, f"/exports/flood-extent/{item['id']}.tif?crs=EPSG:32648&bbox=106.6,20.62,106.7,20.7", keys["analyst"], tmp_path, "u.tif")
     with rasterio.open(utm) as ds:
         assert ds.crs.to_epsg() == 32648
