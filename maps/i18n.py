@@ -35,7 +35,7 @@ _STRINGS: dict[str, dict[str, str]] = {
     "basemap_attribution": {"vi": "Nền đất/biển: GLOBE (NOAA) qua global-land-mask", "en": "Land/sea: GLOBE (NOAA) via global-land-mask"},
     "place_labels": {"vi": "Tên địa danh", "en": "Place names"},
     "date": {"vi": "Ngày", "en": "Date"},
-    "opacity": {"vi": "Độ trong suốt", "en": "Opacity"},
+    "opacity": {"vi": "Độ mờ đục", "en": "Opacity"},
     "compare": {"vi": "So sánh trước/sau", "en": "Before/after comparison"},
     "compare_left": {"vi": "Bên trái (trước)", "en": "Left (before)"},
     "compare_right": {"vi": "Bên phải (sau)", "en": "Right (after)"},
