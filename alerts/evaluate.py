@@ -180,7 +180,7 @@ def _emit(s: Any, rules: RuleSet, rule: Rule, unit: Unit, item: dict[str, Any], 
         event.state, event.closed_at = "cancelled", now
     for sub in s.scalars(select(SubscriptionRow).where(SubscriptionRow.active.is_(True))):
         if matches(sub.filters or {}, row):
-            s.add(OutboxRow(message_id=ident, subscription_id=sub.id, state="pending", attempts=0, next_attempt_at=now))
+            s.add(OutboxRow(message_id=ident, subscription_id=sub.id, state="pending", attempts=0, next_attempt_at=utcnow()))  # due at once (``now`` may be a forced later sent time)
     return row
 
 

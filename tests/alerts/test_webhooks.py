@@ -181,7 +181,7 @@ def test_two_concurrent_deliverers_on_one_database_send_each_message_once(world,
             t.join(60)
         for st in stores:
             st.close()
-        assert sorted(i for i, _ in rx.wire) == sorted(ids)  # the raw wire: each message exactly once
+        assert sorted(i for i, _ in rx.wire) == sorted(ids), (counts, store.outbox())  # the raw wire: each message exactly once
         assert all(a == 1 for _, a in rx.wire) and sorted(rx.processed) == sorted(ids)
         assert sum(c["delivered"] for c in counts) == len(ids)
         assert {o["state"] for o in store.outbox()} == {"delivered"}
