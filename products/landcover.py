@@ -24,7 +24,7 @@ recorded in the item's diagnostics.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
@@ -45,6 +45,8 @@ __all__ = [
     "train_random_forest",
     "predict",
     "rasterize_training",
+    "label_codes",
+    "LABEL_ALIASES",
     "kmeans_classes",
     "rule_class",
     "change_classes",
@@ -146,8 +148,82 @@ def georef(out: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
     return out.rio.write_crs(like.rio.crs).rio.write_transform(like.rio.transform())
 
 
-def rasterize_training(polygons: Any, class_field: str, like: xr.DataArray) -> np.ndarray:
-    """Rasterise training polygons (GeoDataFrame) onto ``like``'s grid → uint8 labels (0 = unlabelled)."""
+#: labels that name a legend class (lower case; English and Vietnamese), for text-labelled training polygons
+LABEL_ALIASES: dict[str, int] = {
+    **{k: WATER for k in ("water", "open water", "river", "sea", "pond", "aquaculture", "nước", "mặt nước", "sông", "ao", "nuôi trồng thủy sản")},
+    **{k: BUILT for k in ("built-up", "built up", "built", "urban", "settlement", "đô thị", "xây dựng", "dân cư", "khu dân cư")},
+    **{k: BARE for k in ("bare", "bare / sand / mudflat", "sand", "mudflat", "bare soil", "đất trống", "cát", "bãi bồi", "bãi cát")},
+    **{k: CROP for k in ("cropland", "cropland / grassland", "crop", "grassland", "paddy", "rice", "agriculture",
+                         "lúa", "đất lúa", "nông nghiệp", "cỏ", "đồng cỏ")},
+    **{k: TREE for k in ("tree", "trees", "tree cover", "tree cover / dense vegetation", "forest", "dense vegetation",
+                         "rừng", "cây", "cây xanh", "rừng trồng")},
+    **{k: MANGROVE for k in ("mangrove", "mangroves", "rừng ngập mặn", "ngập mặn")},
+}
+IGNORE = 0  # a mapping target: polygons of that label are not used for training
+
+
+def _legend_code(target: Any, label: str) -> int:
+    if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+        code = int(target)
+    elif isinstance(target, str) and target.strip().lstrip("-").isdigit():
+        code = int(target)
+    elif isinstance(target, str) and target.strip().lower() in ("ignore", ""):
+        code = IGNORE
+    elif isinstance(target, str) and target.strip().lower() in LABEL_ALIASES:
+        code = LABEL_ALIASES[target.strip().lower()]
+    else:
+        raise InvalidParameters(f"class_mapping: {label!r} → {target!r} is not a land-cover code (1–6), class name or 'ignore'")
+    if code != IGNORE and code not in set(LANDCOVER_CLASSES) - {NODATA}:
+        raise InvalidParameters(f"class_mapping: {label!r} → {code} is not an hpgeo land-cover code {sorted(set(LANDCOVER_CLASSES) - {NODATA})}")
+    return code
+
+
+def label_codes(values: Sequence[Any], class_mapping: Mapping[str, Any] | None = None) -> tuple[np.ndarray, dict[str, int]]:
+    """hpgeo codes of training labels, and the mapping used ({label: code}, 0 = ignored).
+
+    With ``class_mapping`` ({label: code, legend name or 'ignore'}; labels compared as text, so ``"11"`` maps
+    the integer 11 of another scheme) every label must be in it. Without it, integer labels must be hpgeo codes
+    (1–6) and text labels legend names or aliases (:data:`LABEL_ALIASES`, English or Vietnamese); anything else
+    is refused with the list of unknown labels, never guessed."""
+    def key(v: Any) -> str:
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            v = int(v)
+        return str(v).strip()
+
+    labels = [key(v) for v in values]
+    used: dict[str, int] = {}
+    if class_mapping is not None:
+        table = {key(k): _legend_code(t, key(k)) for k, t in class_mapping.items()}
+        unknown = sorted(set(labels) - set(table))
+        if unknown:
+            raise InvalidParameters(f"training labels {unknown[:20]} are not in class_mapping (it maps {sorted(table)[:20]})")
+        used = {lab: table[lab] for lab in sorted(set(labels))}
+    else:
+        unknown = []
+        for lab in sorted(set(labels)):
+            if lab.lstrip("-").isdigit():
+                code = int(lab)
+                if code not in set(LANDCOVER_CLASSES) - {NODATA}:
+                    unknown.append(lab)
+                    continue
+            elif lab.lower() in LABEL_ALIASES:
+                code = LABEL_ALIASES[lab.lower()]
+            else:
+                unknown.append(lab)
+                continue
+            used[lab] = code
+        if unknown:
+            raise InvalidParameters(
+                f"training labels {unknown[:20]} are neither hpgeo land-cover codes {sorted(set(LANDCOVER_CLASSES) - {NODATA})} "
+                "nor legend class names; give class_mapping {label: code or class name}")
+    return np.array([used[lab] for lab in labels], dtype=np.int64), used
+
+
+def rasterize_training(polygons: Any, class_field: str, like: xr.DataArray, class_mapping: Mapping[str, Any] | None = None) -> np.ndarray:
+    """Rasterise training polygons (GeoDataFrame) onto ``like``'s grid → uint8 labels (0 = unlabelled).
+
+    The label field may hold hpgeo codes, legend names (any case, English or Vietnamese) or any scheme with
+    ``class_mapping`` (:func:`label_codes`); polygons with an empty label or mapped to ``ignore`` are left out."""
     from rasterio import features as rfeatures
 
     if class_field not in polygons.columns:
@@ -155,11 +231,11 @@ def rasterize_training(polygons: Any, class_field: str, like: xr.DataArray) -> n
     if polygons.crs is None:
         raise InvalidParameters("training polygons have no CRS")
     gdf = polygons.to_crs(like.rio.crs)
-    values = gdf[class_field].astype(int)
-    bad = sorted(set(values) - (set(LANDCOVER_CLASSES) - {NODATA}))
-    if bad:
-        raise InvalidParameters(f"training classes {bad} are not hpgeo land-cover codes {sorted(set(LANDCOVER_CLASSES) - {NODATA})}")
-    shapes = [(g, int(v)) for g, v in zip(gdf.geometry, values) if g is not None and not g.is_empty]
+    gdf = gdf[gdf[class_field].notna()]
+    values, _ = label_codes(list(gdf[class_field]), class_mapping)
+    shapes = [(g, int(v)) for g, v in zip(gdf.geometry, values) if g is not None and not g.is_empty and v != IGNORE]
+    if not shapes:
+        raise InvalidParameters("no training polygon is left after the class mapping (all empty or ignored)")
     return rfeatures.rasterize(shapes, out_shape=like.shape[-2:], transform=like.rio.transform(), fill=0, dtype="uint8")
 
 
@@ -256,7 +332,8 @@ def change_classes(before: xr.DataArray, after: xr.DataArray) -> tuple[xr.DataAr
 
 class LandCoverParams(ProductParams):
     training: str | None = Field(None, min_length=1, max_length=4096, description="Vector file (GeoJSON, GeoPackage, Shapefile) of training polygons; none = unsupervised k-means fallback.")
-    class_field: str = Field("class", min_length=1, max_length=64, description="Integer field of the training polygons holding the hpgeo land-cover code (1–6).")
+    class_field: str = Field("class", min_length=1, max_length=64, description="Field of the training polygons holding the label: an hpgeo land-cover code (1–6), a legend class name (English or Vietnamese), or any label with class_mapping.")
+    class_mapping: dict[str, int | str] | None = Field(None, description="Labels of the training polygons → hpgeo land-cover code (1–6), legend class name or 'ignore' (e.g. {\"Lúa\": 4, \"11\": \"water\"}); every label must be mapped.")
     n_clusters: int = Field(12, ge=2, le=64, description="k of the k-means fallback.")
     sample_size: int = Field(100_000, ge=1000, le=5_000_000, description="Pixels sampled (regular stride) to fit k-means.")
 
@@ -291,11 +368,14 @@ class LandCover(Algorithm):
             path = Path(params.training)
             if not path.exists():
                 raise InvalidParameters(f"training file {path} does not exist")
-            labels = rasterize_training(gpd.read_file(path), params.class_field, feats)
+            polys = gpd.read_file(path)
+            labels = rasterize_training(polys, params.class_field, feats, params.class_mapping)
+            _, mapping = label_codes(list(polys[params.class_field].dropna()), params.class_mapping)
             X, y = _training_rows(feats, labels)
             model = train_random_forest(X, y)
             out = predict(model, feats)
-            out.attrs["hpgeo:diagnostics"] = {"method": "random forest", "training_pixels": int(len(y)), "training_classes": sorted(int(v) for v in np.unique(y))}
+            out.attrs["hpgeo:diagnostics"] = {"method": "random forest", "training_pixels": int(len(y)),
+                                              "training_classes": sorted(int(v) for v in np.unique(y)), "class_mapping": mapping}
         else:
             out, clusters = kmeans_classes(feats, params.n_clusters, params.sample_size)
             out.attrs["hpgeo:diagnostics"] = {"method": "k-means + spectral rules", "clusters": clusters}
