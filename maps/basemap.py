@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from base.errors import InvalidRequest
+from base.errors import HpgeoWarning, InvalidRequest
 
 __all__ = ["basemap_tile", "land_mask", "LandMask", "WINDOW", "tile_lonlat_grid", "LAND_RGB", "SEA_RGB", "COAST_RGB", "MAX_NATIVE_ZOOM", "MAX_ZOOM", "BasemapTileError"]
 
@@ -159,8 +160,11 @@ def land_mask(cache_dir: Path | None) -> LandMask:
             if cached is not None:
                 from geo.tempfiles import atomic_path
 
-                with atomic_path(cached, suffix=".npz") as tmp:
-                    np.savez_compressed(tmp, coarse=mask.coarse, window=mask.window, r0=mask.r0, c0=mask.c0)
+                try:
+                    with atomic_path(cached, suffix=".npz") as tmp:
+                        np.savez_compressed(tmp, coarse=mask.coarse, window=mask.window, r0=mask.r0, c0=mask.c0)
+                except OSError as exc:  # a read-only home: serve from memory, derive again next start
+                    warnings.warn(f"cannot cache the base map's land mask in {cache_dir}: {exc}", HpgeoWarning, stacklevel=2)
         _loaded[key] = mask
         return mask
 
