@@ -15,7 +15,7 @@ from api.errors import SafeJSONResponse, add_exception_handlers, use_error_model
 from api.middleware import RequestGuard
 from api.openapi_examples import add_examples
 from api.routes import ROUTERS
-from api.routes import docs as docs_routes
+from api.routes import docs as docs_routes, keys as keys_routes
 from base import __version__
 from base.settings import Settings, get_settings
 from ingest.catalog import Catalog
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     add_exception_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(keys_routes.router)
     app.include_router(docs_routes.router)
     use_error_models_in_openapi(app)
     add_examples(app)

@@ -274,3 +274,26 @@ def test_writes_without_an_audit_of_their_own_are_recorded_once(client, reg):
     assert client.put(f"/registry/tasks/{V81}/status/2026", json={"status": "completed"}, headers=h).status_code == 200
     new = reg.audit(limit=10_000)[: len(reg.audit(limit=10_000)) - n]
     assert [e["action"] for e in new] == ["task.status"]
+
+
+def test_key_management_through_the_api(client, reg, caplog):
+    caplog.set_level(logging.DEBUG)
+    admin = {"X-API-Key": reg.create_key("SKHCN", role="admin")[1]}
+    r = client.post("/registry/keys", json={"agency": "SNNMT", "role": "analyst", "label": "flood team"}, headers=admin)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert (made["agency"], made["role"]) == ("SNNMT", "analyst") and made["key"].startswith(f"hpg_{made['id']}_")
+    assert reg.authenticate(made["key"]).role == "analyst"
+    listed = client.get("/registry/keys", headers=admin).json()
+    assert made["id"] in {k["id"] for k in listed} and made["key"] not in json.dumps(listed)
+    assert client.post("/registry/keys", json={"agency": "SNNMT", "role": "admin"}, headers=admin).status_code == 400
+    assert client.post("/registry/keys", json={"agency": "STNMT"}, headers=admin).status_code == 400  # dissolved
+    assert client.post("/registry/keys", json={"agency": "NOPE"}, headers=admin).status_code == 404
+    assert client.delete(f"/registry/keys/{made['id']}", headers=admin).status_code == 204
+    from registry.errors import InvalidApiKey
+
+    with pytest.raises(InvalidApiKey):
+        reg.authenticate(made["key"])
+    actions = [(a["action"], a["target"]) for a in reg.audit(limit=20) if a["outcome"] == "applied"]
+    assert ("key.create", f"keys/{made['id']}") in actions and ("key.revoke", f"keys/{made['id']}") in actions
+    assert made["key"] not in caplog.text + json.dumps(reg.audit(limit=1000))
