@@ -6,7 +6,7 @@ Parameters are checked at this edge and refused with 400 ``{code, description}``
 Datetimes are RFC 3339 (``Z`` or an offset), intervals ``start/end`` with ``..`` or an empty end for open ends;
 ``YYYY`` and ``YYYY-MM`` name a whole year or month (an hpgeo convenience). Every page carries ``numberMatched``,
 ``numberReturned`` and ``self``/``root``/``parent`` links (and ``collection`` on item pages), ``next`` when there is
-more, ``prev`` on sorted searches past their first page.
+more, ``prev`` past the first page.
 """
 
 from __future__ import annotations
@@ -198,23 +198,29 @@ def _page_response(request: Request, catalog: Any, base: str, q: SearchQuery, po
         links.append({"rel": "self", "href": href, "method": "POST", "type": GEOJSON, "body": {**post_body, **({"token": q.page_token(q.token)} if q.token else {})}})
     else:
         links.append({"rel": "self", "href": str(request.url).replace(str(request.base_url).rstrip("/"), base, 1), "type": GEOJSON})
-    cursors = []
+    cursors: list[tuple[str, str | None]] = []
     if page.next_token:
         cursors.append(("next", page.next_token))
     if q.sortby and q.token:
         from ingest.catalog.query import decode_offset, encode_offset
 
-        cursors.append(("prev", encode_offset(max(0, decode_offset(q.token) - q.limit))))
-    for rel, cursor in cursors:
-        token = q.page_token(cursor)
+        start = decode_offset(q.token)
+        if start > 0:
+            cursors.append(("prev", encode_offset(max(0, start - q.limit)) if start > q.limit else None))
+    elif page.prev[0]:
+        cursors.append(("prev", page.prev[1]))
+    for rel, cursor in cursors:  # a None cursor: the first page (no token)
+        token = q.page_token(cursor) if cursor is not None else None
         if post_body is not None:
             small = len(json.dumps(post_body, separators=(",", ":"))) <= NEXT_BODY_MAX
-            body, merge = ({**post_body, "token": token}, False) if small else ({"token": token}, True)
+            tok = {"token": token} if token else {}
+            body, merge = ({**post_body, **tok}, False) if small or not token else (tok, True)
             links.append({"rel": rel, "href": href, "method": "POST", "type": GEOJSON, "body": body, "merge": merge})
         else:
-            params = dict(request.query_params)
-            params["token"] = token
-            links.append({"rel": rel, "href": f"{href}?{urlencode(params)}", "type": GEOJSON})
+            params = {k: v for k, v in request.query_params.items() if k != "token"}
+            if token:
+                params["token"] = token
+            links.append({"rel": rel, "href": f"{href}?{urlencode(params)}" if params else href, "type": GEOJSON})
     links += _nav_links(base, collection_id)
     features = [item_out(i, base) for i in page.items]
     if fields is not None:

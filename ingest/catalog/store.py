@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import logging
 from functools import cached_property
@@ -45,6 +46,8 @@ class Page:
         self.items = items
         self.next_token = next_token
         self.matched = matched
+        # a page after the first: (True, token of the previous page; None when that is the first page)
+        self.prev: tuple[bool, str | None] = (False, None)
 
 
 class Catalog(Database):
@@ -173,14 +176,52 @@ class Catalog(Database):
                     return Page(out, encode_offset(pos), self.count_matches(query) if count else None)
                 out.append(_row_item(row))
             return Page(out, None, self.count_matches(query) if count else None)
-        last = None
+        last = first = None
+        page = None
         for row in self._iter_rows(query):
             if len(out) == query.limit:
                 # there is at least one more: the next page starts after the last one returned
-                return Page(out, encode_token(last.sort_datetime, last.collection_id, last.id), self.count_matches(query) if count else None)
+                page = Page(out, encode_token(last.sort_datetime, last.collection_id, last.id), self.count_matches(query) if count else None)
+                break
             out.append(_row_item(row))
+            first = first or row
             last = row
-        return Page(out, None, self.count_matches(query) if count else None)
+        page = page or Page(out, None, self.count_matches(query) if count else None)
+        if query.token and first is not None:
+            page.prev = self._prev_cursor(query, first)
+        return page
+
+    def _prev_cursor(self, q: SearchQuery, first: ItemRow) -> tuple[bool, str | None]:
+        """Where the page before the one starting at ``first`` starts: walk back ``limit + 1`` matches (default order)."""
+        back = list(itertools.islice(self._iter_rows_before(q, _aware(first.sort_datetime), first.collection_id, first.id), q.limit + 1))
+        if not back:
+            return (False, None)
+        if len(back) <= q.limit:
+            return (True, None)  # the previous page is the first
+        r = back[q.limit]
+        return (True, encode_token(r.sort_datetime, r.collection_id, r.id))
+
+    def _iter_rows_before(self, q: SearchQuery, d: dt.datetime, c: str, i: str, batch: int = 200) -> Iterator[ItemRow]:
+        """The matches before (d, c, i) in the default order, nearest first."""
+        conds, geom, exact_in_python = self._conditions(q)
+        order = (ItemRow.sort_datetime.asc(), ItemRow.collection_id.desc(), ItemRow.id.desc())
+        while True:
+            stmt = select(ItemRow).where(*conds).where(
+                or_(
+                    ItemRow.sort_datetime > d,
+                    and_(ItemRow.sort_datetime == d, ItemRow.collection_id < c),
+                    and_(ItemRow.sort_datetime == d, ItemRow.collection_id == c, ItemRow.id < i),
+                )
+            )
+            with self.session() as s:
+                rows = list(s.scalars(stmt.order_by(*order).limit(batch)))
+            for row in rows:
+                if not exact_in_python or shape(row.geometry).intersects(geom):
+                    yield row
+            if len(rows) < batch:
+                return
+            last = rows[-1]
+            d, c, i = _aware(last.sort_datetime), last.collection_id, last.id
 
     def search(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
         """All matching items, lazily, in the query's order (newest first unless ``sortby``; ignores ``limit``)."""

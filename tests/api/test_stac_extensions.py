@@ -352,3 +352,25 @@ def test_service_desc_and_queryables_media_types(base):
     assert "sat:orbit_state" in sar["properties"] and "eo:cloud_cover" not in sar["properties"]
     assert sar["$id"] == f"{base}/stac/collections/sar/queryables"
     assert httpx.get(f"{base}/stac/collections/nope/queryables").status_code == 404
+
+
+def test_prev_links_in_the_default_order_get_and_post(base):
+    want = [i["id"] for i in sorted(ITEMS, key=lambda i: (-_when(i).timestamp(), i["collection"], i["id"]))]  # newest first
+    pages, url = [], f"{base}/stac/search?limit=7"
+    while url:
+        pages.append(httpx.get(url).json())
+        url = next((l["href"] for l in pages[-1]["links"] if l["rel"] == "next"), None)
+    assert sum((_ids(p) for p in pages), []) == want and len(pages) == 5
+    assert not [l for l in pages[0]["links"] if l["rel"] == "prev"]
+    for k in range(1, 5):
+        prev = next(l["href"] for l in pages[k]["links"] if l["rel"] == "prev")
+        assert _ids(httpx.get(prev).json()) == _ids(pages[k - 1]), k
+    assert "token" not in next(l["href"] for l in pages[1]["links"] if l["rel"] == "prev")  # back to the first page
+    # POST: the prev link's body pages back too
+    p1 = _post(base, {"collections": ["optical"], "limit": 5})
+    p2 = _post(base, next(l for l in p1["links"] if l["rel"] == "next")["body"])
+    p3 = _post(base, next(l for l in p2["links"] if l["rel"] == "next")["body"])
+    back = next(l for l in p3["links"] if l["rel"] == "prev")
+    assert back["method"] == "POST" and _ids(_post(base, back["body"])) == _ids(p2)
+    first = next(l for l in p2["links"] if l["rel"] == "prev")["body"]
+    assert "token" not in first and _ids(_post(base, first)) == _ids(p1)
