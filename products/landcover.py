@@ -7,10 +7,12 @@ SWIR2 is not used (several archives lack it where the other bands are valid).
 
 Supervised: scikit-learn's random forest with Breiman's (2001) published defaults as scikit-learn
 ships them — 100 trees, √(n features) candidates per split, fully grown trees, bootstrap —
-and ``random_state=0``. Training pixels come from polygons (vector file, integer class field in
-the hpgeo scheme) rasterised on the input grid (pixel centres inside a polygon).
+and ``random_state=0``. Training pixels come from polygons (vector file; a label field holding hpgeo codes,
+legend class names in English or Vietnamese, or any scheme through ``class_mapping``) rasterised on the input
+grid (pixel centres inside a polygon).
 
-Unsupervised fallback (no training data): k-means (k = 12, k-means++, ``random_state=0``) on up to
+Unsupervised fallback (no training data; it cannot separate crops in season from trees on one date, and says
+so in its diagnostics when a cluster is mapped to tree cover): k-means (k = 12, k-means++, ``random_state=0``) on up to
 100,000 valid pixels sampled on a regular stride; each cluster centre gets a class by fixed
 spectral rules, in this order: MNDWI > 0 → water (Xu 2006); NDVI ≥ 0.2 and MVI ≥ 4.5 → mangrove
 (Baloloy et al. 2020); NDVI ≥ 0.5 → tree cover / dense vegetation; NDVI ≥ 0.2 → cropland /
@@ -378,7 +380,18 @@ class LandCover(Algorithm):
                                               "training_classes": sorted(int(v) for v in np.unique(y)), "class_mapping": mapping}
         else:
             out, clusters = kmeans_classes(feats, params.n_clusters, params.sample_size)
-            out.attrs["hpgeo:diagnostics"] = {"method": "k-means + spectral rules", "clusters": clusters}
+            diag: dict[str, Any] = {"method": "k-means + spectral rules", "clusters": clusters}
+            if any(c["class"] == TREE for c in clusters):
+                import warnings
+
+                from base.errors import HpgeoWarning
+
+                msg = (f"the k-means fallback cannot tell crops in season (paddy at peak growth, NDVI ≥ 0.5) from trees on one "
+                       f"date: class {TREE} '{LANDCOVER_CLASSES[TREE]}' may hold cropland, and cropland may be under-counted; "
+                       "give training polygons (training=) to separate them")
+                diag["warnings"] = [msg]
+                warnings.warn(msg, HpgeoWarning, stacklevel=2)
+            out.attrs["hpgeo:diagnostics"] = diag
         return {"landcover": out}
 
 

@@ -89,3 +89,28 @@ def test_unknown_text_labels_and_bad_targets_are_refused(tmp_path):
         label_codes(["a"], {"a": "vineyard"})
     codes, used = label_codes([1, 2.0, "6"])  # integer codes (also as floats or text) keep working
     assert list(codes) == [1, 2, 6] and used == {"1": 1, "2": 2, "6": 6}
+
+
+def test_kmeans_fallback_says_it_cannot_separate_paddy_from_trees():
+    """The demo's case: paddy at peak growth (NDVI ≈ 0.75) comes out as dense vegetation; the item must say so."""
+    from base.errors import HpgeoWarning
+
+    with pytest.warns(HpgeoWarning, match="cannot tell crops in season"):
+        out = _run({"n_clusters": 3, "sample_size": 1000})
+    vals = out.values
+    assert set(np.unique(vals[:, 20:40])) == {5}  # the paddy columns: class 5, tree cover (the limitation)
+    assert "cropland may be under-counted" in out.attrs["hpgeo:diagnostics"]["warnings"][0]
+
+
+def test_kmeans_fallback_without_trees_has_no_warning():
+    import warnings
+
+    from base.errors import HpgeoWarning
+    from products.landcover import LandCover
+
+    scene = {k: v.where(v.x < X0 + 20 * CELL, v.isel(x=0).values[:, None]) for k, v in _scene().items()}  # water everywhere
+    alg = LandCover()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HpgeoWarning)
+        out = alg.run({"scene": scene}, alg.parse_params({"n_clusters": 2, "sample_size": 1000}))["landcover"]
+    assert "warnings" not in out.attrs["hpgeo:diagnostics"]
