@@ -23,6 +23,7 @@ in either date): dNBR describes vegetation, and turbidity changes would read as 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal, Mapping
 
 import numpy as np
@@ -30,7 +31,8 @@ import xarray as xr
 from pydantic import Field
 
 from geo.grid import georef
-from products.errors import InvalidInputs
+from base.errors import HpgeoWarning
+from products.errors import InsufficientCoverage, InvalidInputs
 from products.optical import normalized_difference, scl_valid
 from products.compute import isin, sum_by_chunk_rows
 from products.registry import S2_20M_BANDS, Algorithm, InputSpec, OutputSpec, ProductParams, register
@@ -127,5 +129,14 @@ class BurnSeverity(Algorithm):
         sev = georef(severity_classes(d), d)
         dn = georef(xr.where(np.isfinite(d), d.clip(-2000, 2000).round(), DNBR_NODATA).astype(np.int16), d)
         burned = isin(sev, (4, 5, 6, 7))
-        sev.attrs["hpgeo:diagnostics"] = {"nir_band": nir_post, "burned_pixels": int(sum_by_chunk_rows(burned))}
+        n_burned = int(sum_by_chunk_rows(burned))
+        sev.attrs["hpgeo:diagnostics"] = {"nir_band": nir_post, "burned_pixels": n_burned}
+        if int(sum_by_chunk_rows(np.isfinite(d))) == 0:
+            raise InsufficientCoverage("burn severity: no pixel is clear on both dates (cloud, water or no data everywhere)")
+        if n_burned == 0:  # a map with no burn at all: say so, with the largest dNBR seen
+            top = float(d.max(skipna=True))
+            msg = (f"burn severity: no pixel reaches the USGS 'low severity' dNBR of 0.1 (largest dNBR {top / 1000:.3f}): "
+                   "no burn between the dates, or the dates do not bracket the fire")
+            sev.attrs["hpgeo:diagnostics"]["note"] = msg
+            warnings.warn(msg, HpgeoWarning, stacklevel=2)
         return {"severity": sev, "dnbr": dn}

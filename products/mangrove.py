@@ -12,6 +12,7 @@ now, not before) · 3 loss (mangrove before, not now) · 255 no data (cloud or o
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Mapping
 
 import numpy as np
@@ -19,7 +20,9 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from pydantic import Field, model_validator
 
-from products.errors import InvalidInputs, InvalidParameters
+from base.errors import HpgeoWarning
+from products.compute import isin, sum_by_chunk_rows
+from products.errors import InsufficientCoverage, InvalidInputs, InvalidParameters
 from products.registry import S2_20M_BANDS, Algorithm, InputSpec, OutputSpec, ProductParams, register
 
 __all__ = ["MANGROVE_CLASSES", "MangroveParams", "mvi", "mangrove_mask", "mangrove_classes", "Mangrove"]
@@ -98,5 +101,17 @@ class Mangrove(Algorithm):
             if missing:
                 raise InvalidInputs(f"mangrove: input {role!r} lacks {', '.join(missing)}")
         out = mangrove_classes(inputs["scene"], inputs.get("before"), params)
-        out.attrs["hpgeo:diagnostics"] = {"index": "MVI", "mvi_range": [params.mvi_min, params.mvi_max], "mode": "gain/loss" if "before" in inputs else "extent"}
+        diag: dict[str, Any] = {"index": "MVI", "mvi_range": [params.mvi_min, params.mvi_max], "mode": "gain/loss" if "before" in inputs else "extent"}
+        valid = int(sum_by_chunk_rows(out != NODATA))
+        if valid == 0:
+            raise InsufficientCoverage("mangrove: no pixel is clear in every input (all cloud, no data or outside the scenes)")
+        found = int(sum_by_chunk_rows(isin(out, (MANGROVE, GAIN, LOSS))))
+        diag.update({"valid_pixels": valid, "mangrove_pixels": found})
+        if found == 0:  # an all-"not mangrove" map: say why instead of returning it silently
+            msg = (f"mangrove: no clear pixel has MVI in [{params.mvi_min:g}, {params.mvi_max:g}] with NDVI ≥ {params.ndvi_min:g}"
+                   f"{' on either date' if 'before' in inputs else ''}: the map is all 'not mangrove' (no mangrove in the scene, "
+                   "or the MVI range of Baloloy et al. 2020 does not fit this sensor/season)")
+            diag["note"] = msg
+            warnings.warn(msg, HpgeoWarning, stacklevel=2)
+        out.attrs["hpgeo:diagnostics"] = diag
         return {"mangrove": out}
