@@ -154,7 +154,7 @@ def _page(title: str, body: str, lang: str, *, switch: str, head: str = "", scri
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
-        f'<link rel="stylesheet" href="/registry/static/registry.css">{head}</head><body>'
+        f'<link rel="icon" href="data:,"><link rel="stylesheet" href="/registry/static/registry.css">{head}</head><body>'
         f'<header class="top"><span class="brand">{_t("brand", lang)}</span><nav>'
         f'<a href="/registry/page?lang={lang}">{_t("registry", lang)}</a><a href="/viewer?lang={lang}">{_t("map", lang)}</a>'
         f'<a href="/docs">{_t("docs", lang)}</a><a id="lang-switch" href="{escape(switch)}">{_t("lang", lang)}</a></nav></header>'

@@ -11,13 +11,14 @@
   if (!el || typeof L === "undefined") return;
   var layers = JSON.parse(el.getAttribute("data-layers") || "[]");
   var map = L.map(el, {attributionControl: true, scrollWheelZoom: false});
+  window.hpgeoTaskMap = map;
   var all = null, control = L.control.layers(null, null, {collapsed: false});
   layers.forEach(function (spec, i) {
     var b = L.latLngBounds([spec.bounds[0], spec.bounds[1]]);
     var layer = L.tileLayer(spec.tiles, {bounds: b, maxZoom: 20, maxNativeZoom: 18, opacity: 0.85, attribution: "hpgeo"});
     if (i === 0) layer.addTo(map);
     control.addOverlay(layer, spec.label);
-    all = all ? all.extend(b) : b;
+    all = all ? all.extend(b) : L.latLngBounds(b.getSouthWest(), b.getNorthEast());  // a copy: extend() mutates
   });
   if (all) { map.fitBounds(all); } else { map.setView([20.8, 106.7], 9); }
   if (layers.length) control.addTo(map);
