@@ -306,9 +306,15 @@ class Deliverer:
                 self._stop.wait(self.every)
         finally:
             engine.dispose()
-        if self._stop.is_set():
+        while not self._stop.is_set():
+            try:
+                self.store = AlertStore.open(self.url)  # brings an older alert schema to head
+                break
+            except Exception:  # noqa: BLE001 - keep trying: the API must not lose its deliverer silently
+                log.exception("alerts: the deliverer cannot open the alert store; retrying in %.0f s", max(self.every, 5.0))
+                self._stop.wait(max(self.every, 5.0))
+        if self.store is None:
             return
-        self.store = AlertStore.open(self.url)  # brings an older alert schema to head
         try:
             deliver_loop(self.store, self.policy, every=self.every, stop=self._stop)
         finally:

@@ -252,7 +252,11 @@ def record(res: dict[str, Any]) -> None:
         f"| stage | time |\n|---|---:|\n{rows}| **pass → first signed CAP message** | **{res['total_first_s']:.1f} s** |\n\n"
         f"All {res['messages']} messages of the pass (status Exercise) were at the receiver {res['total_all_s']:.1f} s after the pass "
         f"landed ({res['delivery_all_s']:.1f} s after the rules); {res['bad_signatures']} bad signatures. "
-        f"Target ≤ {TARGET_S:.0f} s: {verdict}.\n"
+        f"Target ≤ {TARGET_S:.0f} s: {verdict}."
+        + (" The target is not shown met here: under a load average of ~{:.0f} on 2 cores each stage ran at a fraction of the CPU; "
+           "compare the product stage with the `flood-sar` row of the memory section above (same input size, quieter machine), "
+           "and re-run on an idle machine to judge the 5-minute target.".format(res["load_before"][0]) if res["total_first_s"] > TARGET_S else "")
+        + "\n"
     )
     write_section(TITLE, body, "python -m benchmarks latency")
 

@@ -147,21 +147,26 @@ def subscribe(url: str, rule: list[str] = typer.Option(None, "--rule"), unit: li
 
 @app.command()
 def deliver(loop: bool = typer.Option(False, "--loop", help="Keep delivering (a service); else one pass."),
-            every: float = typer.Option(1.0, "--every", min=0.01, help="Idle sleep of --loop (s)."),
-            max_attempts: int = typer.Option(8, "--max-attempts", min=1), backoff: float = typer.Option(2.0, "--backoff", min=0.0),
-            timeout: float = typer.Option(10.0, "--timeout", min=0.1), lease: float = typer.Option(60.0, "--lease", min=0.1)) -> None:
+            every: Optional[float] = typer.Option(None, "--every", min=0.01, help="Idle wait of --loop (s; default HPGEO_ALERTS_DELIVER_EVERY, 1)."),
+            max_attempts: Optional[int] = typer.Option(None, "--max-attempts", min=1, help="Default HPGEO_ALERTS_MAX_ATTEMPTS (8)."),
+            backoff: Optional[float] = typer.Option(None, "--backoff", min=0.0, help="Default HPGEO_ALERTS_BACKOFF (2 s)."),
+            timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, help="Default HPGEO_ALERTS_WEBHOOK_TIMEOUT (10 s)."),
+            lease: Optional[float] = typer.Option(None, "--lease", min=0.1, help="Default HPGEO_ALERTS_LEASE (60 s; ≥ 3 × the timeout).")) -> None:
     """POST the pending outbox rows to their webhooks (signed, retried with backoff, dead-lettered).
 
     Any number of deliverers (this, and `hpgeo serve` unless HPGEO_ALERTS_DELIVER=false) may run on one
     database: each outbox row is claimed by exactly one."""
+    from alerts.config import AlertSettings
     from alerts.delivery import DeliveryPolicy, deliver_due, deliver_loop
 
+    cfg = AlertSettings()
     try:
-        policy = DeliveryPolicy(max_attempts=max_attempts, backoff=backoff, timeout=timeout, lease=lease)
+        policy = DeliveryPolicy(max_attempts=max_attempts or cfg.max_attempts, backoff=cfg.backoff if backoff is None else backoff,
+                                max_backoff=cfg.max_backoff, timeout=timeout or cfg.webhook_timeout, lease=lease or cfg.lease)
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from None
     _, _, store, _ = _ctx()
     if loop:
-        deliver_loop(store, policy, every=every)
+        deliver_loop(store, policy, every=every or cfg.deliver_every)
         return
     console.print(deliver_due(store, policy))

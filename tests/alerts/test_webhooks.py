@@ -260,3 +260,25 @@ def test_kill_9_of_serve_mid_post_then_restart_processes_each_message_exactly_on
         box = {o["message"]: o for o in store.outbox()}
         assert {o["state"] for o in box.values()} == {"delivered"} and box[in_flight]["attempts"] == 2
         assert rx.bad_sig == 0
+
+
+def test_cli_deliver_one_pass_with_the_settings_and_a_bad_lease_is_refused(world, settings, monkeypatch):
+    from typer.testing import CliRunner
+
+    from base.settings import override_settings
+    from hpgeo.cli import app
+
+    with Receiver() as rx:
+        store, ids = _messages(world, settings, rx.url)
+        run = CliRunner()
+        with override_settings(settings):
+            monkeypatch.setenv("HPGEO_ALERTS_WEBHOOK_TIMEOUT", "20")
+            monkeypatch.setenv("HPGEO_ALERTS_LEASE", "30")
+            bad = run.invoke(app, ["alerts", "deliver"])
+            from base.errors import InvalidRequest  # hpgeo.cli.main turns it into exit code 2
+
+            assert isinstance(bad.exception, InvalidRequest) and "lease" in str(bad.exception) and rx.wire == []  # refused before sending
+            ok = run.invoke(app, ["alerts", "deliver", "--lease", "60"])
+            assert ok.exit_code == 0, ok.output
+        assert sorted(rx.processed) == sorted(ids) and [a for _, a in rx.wire] == [1] * len(ids)
+        assert {o["state"] for o in store.outbox()} == {"delivered"}
