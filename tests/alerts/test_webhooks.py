@@ -197,7 +197,7 @@ def _serve(settings, port, ready: threading.Event | None = None):
     env = {**os.environ, "HPGEO_DATA_DIR": str(settings.resolved_data_dir), "HPGEO_ALERTS_WEBHOOK_TIMEOUT": "4",
            "HPGEO_ALERTS_LEASE": "12", "HPGEO_ALERTS_DELIVER_EVERY": "0.05", "HPGEO_ALERTS_BACKOFF": "0.05"}
     env.pop("HPGEO_DATABASE_URL", None)
-    if settings.database_url:  # the PostgreSQL run (tests/alerts/test_postgres.py)
+    if settings.database_url:  # the PostgreSQL run (tests/alerts/test_alerts_postgres.py)
         env["HPGEO_DATABASE_URL"] = settings.database_url
     env.pop("HPGEO_ALERTS_DELIVER", None)
     proc = subprocess.Popen([sys.executable, "-m", "hpgeo", "serve", "--port", str(port)], env=env, cwd=os.getcwd(),
