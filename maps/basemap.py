@@ -31,7 +31,7 @@ from PIL import Image
 
 from base.errors import HpgeoWarning, InvalidRequest
 
-__all__ = ["basemap_tile", "land_mask", "LandMask", "WINDOW", "tile_lonlat_grid", "LAND_RGB", "SEA_RGB", "COAST_RGB", "MAX_NATIVE_ZOOM", "MAX_ZOOM", "BasemapTileError"]
+__all__ = ["basemap_tile", "land_mask", "cache_dir", "LandMask", "WINDOW", "tile_lonlat_grid", "LAND_RGB", "SEA_RGB", "COAST_RGB", "MAX_NATIVE_ZOOM", "MAX_ZOOM", "BasemapTileError"]
 
 LAND_RGB = (244, 241, 234)
 SEA_RGB = (207, 227, 241)
@@ -137,6 +137,11 @@ def _derive(npz: Path) -> LandMask:
 
 _lock = threading.Lock()
 _loaded: dict[str, LandMask] = {}
+
+
+def cache_dir(configured: Path | None) -> Path:
+    """Where the derived mask is cached: HPGEO_BASEMAP_CACHE, else ``~/.cache/hpgeo``."""
+    return configured or Path.home() / ".cache" / "hpgeo"
 
 
 def land_mask(cache_dir: Path | None) -> LandMask:

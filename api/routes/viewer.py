@@ -17,7 +17,7 @@ from api.errors import error_responses
 from api.validation import STRICT_QUERY
 from base.errors import InvalidRequest, NotFound
 from ingest.catalog import SearchQuery
-from maps.basemap import MAX_ZOOM, basemap_tile
+from maps.basemap import MAX_ZOOM, basemap_tile, cache_dir
 from maps.viewer import build_viewer, viewer_config
 
 router = APIRouter(prefix="/viewer", tags=["Viewer"], dependencies=STRICT_QUERY)
@@ -126,8 +126,7 @@ async def basemap(
     x: Annotated[int, PathParam(ge=0, description="Column.", examples=[1630])],
     y: Annotated[int, PathParam(ge=0, description="Row.", examples=[906])],
 ) -> Response:
-    cache = settings.basemap_cache or Path.home() / ".cache" / "hpgeo"
-    png = await run_in_threadpool(basemap_tile, z, x, y, cache)
+    png = await run_in_threadpool(basemap_tile, z, x, y, cache_dir(settings.basemap_cache))
     return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
 

@@ -21,6 +21,12 @@ def register(app: typer.Typer) -> None:
         with progress() as bar:
             report = run_demo(force=force, progress=bar)
         console.print(report.summary())
+        from base.settings import get_settings
+        from maps.basemap import cache_dir, land_mask
+
+        # the viewer's offline base map derives its land/sea mask once per machine (about a minute): do it now
+        with console.status("preparing the offline base map (land/sea mask, once per machine)"):
+            land_mask(cache_dir(get_settings().basemap_cache))
 
     @app.command("serve")
     def serve(
