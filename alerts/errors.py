@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from base.errors import InvalidRequest, NotFound
+from base.errors import Conflict, InvalidRequest, NotFound
 
-__all__ = ["InvalidRules", "InvalidAlertRequest", "AlertNotFound", "SubscriptionNotFound"]
+__all__ = ["InvalidRules", "InvalidAlertRequest", "AlertNotFound", "SubscriptionNotFound", "RulesVersionConflict"]
 
 
 class InvalidRules(InvalidRequest):
@@ -21,3 +21,7 @@ class AlertNotFound(NotFound):
 
 class SubscriptionNotFound(NotFound):
     """No such webhook subscription."""
+
+
+class RulesVersionConflict(Conflict):
+    """A rule-set change that does not carry exactly the current version + 1 (optimistic concurrency)."""

@@ -6,6 +6,9 @@
 * ``alert_subscriptions``: webhooks (URL, secret, filters).
 * ``alert_outbox``: one row per (message, subscription), written in the message's transaction; claimed
   with a lease and a claim token before each POST (:mod:`alerts.delivery`).
+* ``alert_rule_versions``: every rule set changed through the API or the CLI (the YAML text, who: key id
+  and agency, never the key; when; a comment). The newest row is the current rule set; with no row the
+  shipped ``alerts/rules.yaml`` is.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from base.db import JSONType
 
-__all__ = ["Base", "EventRow", "MessageRow", "EvaluationRow", "SubscriptionRow", "OutboxRow", "utcnow"]
+__all__ = ["Base", "EventRow", "MessageRow", "EvaluationRow", "SubscriptionRow", "OutboxRow", "RulesVersionRow", "utcnow"]
 
 TS = DateTime(timezone=True)
 
@@ -120,3 +123,15 @@ class OutboxRow(Base):
     claimed_at: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
     #: sends whose outcome was never recorded (deliverer killed or lease lost mid-POST)
     unconfirmed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class RulesVersionRow(Base):
+    __tablename__ = "alert_rule_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # unique: two writers of one version → one wins
+    yaml: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(TS)
+    created_by: Mapped[str] = mapped_column(String(64))  # key id (or "cli"), never the key
+    agency: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")

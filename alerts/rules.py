@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from alerts.errors import InvalidRules
 
-__all__ = ["Level", "Rule", "RuleSet", "load_rules", "DEFAULT_RULES", "SEVERITIES", "URGENCIES", "CERTAINTIES", "CATEGORIES"]
+__all__ = ["Level", "Rule", "RuleSet", "load_rules", "parse_rules", "dump_rules", "DEFAULT_RULES", "SEVERITIES", "URGENCIES", "CERTAINTIES", "CATEGORIES"]
 
 DEFAULT_RULES = Path(str(resources.files("alerts").joinpath("rules.yaml")))
 
@@ -101,18 +101,39 @@ class RuleSet(_Strict):
         raise InvalidRules(f"no rule {rule_id!r}")
 
 
-def load_rules(path: Path | str | None = None, **overrides: object) -> RuleSet:
-    """The rule set in ``path`` (default: the shipped rules), with top-level ``overrides`` (e.g. ``sender``)."""
-    p = Path(path) if path else DEFAULT_RULES
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InvalidRules(f"{p}: cannot read the rules: {exc}") from exc
+def _validate(doc: object, where: str) -> RuleSet:
     if not isinstance(doc, dict):
-        raise InvalidRules(f"{p}: the rules file must be a mapping")
-    doc.update({k: v for k, v in overrides.items() if v is not None})
+        raise InvalidRules(f"{where}: the rule set must be a mapping")
     try:
         return RuleSet.model_validate(doc)
     except ValidationError as exc:
         e = exc.errors()[0]
-        raise InvalidRules(f"{p}: {'.'.join(str(x) for x in e['loc'])}: {e['msg']}") from exc
+        raise InvalidRules(f"{where}: {'.'.join(str(x) for x in e['loc'])}: {e['msg']}") from exc
+
+
+def parse_rules(text: str, where: str = "rules", **overrides: object) -> RuleSet:
+    """The rule set in the YAML (or JSON, a subset of YAML) ``text``; :class:`InvalidRules` names the
+    pydantic location and message of the first error (``rules.0.levels: Value error, …``)."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidRules(f"{where}: not valid YAML: {exc}") from exc
+    if isinstance(doc, dict):
+        doc.update({k: v for k, v in overrides.items() if v is not None})
+    return _validate(doc, where)
+
+
+def dump_rules(rules: RuleSet | dict) -> str:
+    """YAML text of a rule set (UTF-8 text kept as is: Vietnamese stays readable), readable back by :func:`parse_rules`."""
+    doc = rules.model_dump(mode="json") if isinstance(rules, RuleSet) else rules
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, default_flow_style=False)
+
+
+def load_rules(path: Path | str | None = None, **overrides: object) -> RuleSet:
+    """The rule set in ``path`` (default: the shipped rules), with top-level ``overrides`` (e.g. ``sender``)."""
+    p = Path(path) if path else DEFAULT_RULES
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRules(f"{p}: cannot read the rules: {exc}") from exc
+    return parse_rules(text, str(p), **overrides)

@@ -3,18 +3,27 @@ the catalog's database with its own migrations (version table ``alembic_version_
 
 A message and its outbox rows are written in one transaction (the transactional outbox): a crash
 either leaves both or neither, so no message is lost or sent without being recorded.
+
+The current rule set is the newest row of ``alert_rule_versions`` (else the shipped ``alerts/rules.yaml``):
+:meth:`AlertStore.rules` reads the newest version number on every call and re-parses only when it changed,
+so several stateless API workers and the command line always evaluate with the same rules.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from typing import Any, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from alerts.errors import AlertNotFound, InvalidAlertRequest, SubscriptionNotFound
-from alerts.models import EventRow, MessageRow, OutboxRow, SubscriptionRow, aware, utcnow
+from alerts.errors import AlertNotFound, InvalidAlertRequest, InvalidRules, RulesVersionConflict, SubscriptionNotFound
+from alerts.models import EventRow, MessageRow, OutboxRow, RulesVersionRow, SubscriptionRow, aware, utcnow
+from alerts.rules import DEFAULT_RULES, RuleSet, _validate, dump_rules, parse_rules
 from base.db import Database, make_engine
+from base.errors import TooLarge
 
 __all__ = ["AlertStore", "message_dict", "matches", "check_filters", "audit_row", "FILTER_KEYS"]
 
@@ -119,6 +128,89 @@ class AlertStore(Database):
             e = s.get(EventRow, m.event_id)
             return {"id": e.id, "rule": e.rule_id, "unit_key": e.unit_key, "unit_code": e.unit_code, "state": e.state, "last_message": e.last_message}
 
+    # -- rules ----------------------------------------------------------------------------------
+    MAX_RULES_BYTES = 1_000_000
+
+    def current_rules(self) -> tuple[RuleSet, dict[str, Any], str]:
+        """(rule set, where it came from, its YAML text): the newest stored version, else the shipped file."""
+        with self.session() as s:
+            newest = s.scalar(select(func.max(RulesVersionRow.version)))
+            cached = getattr(self, "_rules_cache", None)
+            if cached is not None and cached[0] == newest:
+                return cached[1], dict(cached[2]), cached[3]
+            if newest is None:
+                text = DEFAULT_RULES.read_text(encoding="utf-8")
+                rules = parse_rules(text, "alerts/rules.yaml")
+                meta: dict[str, Any] = {"version": rules.version, "source": "shipped", "file": "alerts/rules.yaml"}
+            else:
+                row = s.get(RulesVersionRow, newest)
+                text = row.yaml
+                rules = parse_rules(text, f"stored rule set version {newest}")
+                meta = _version_dict(row)
+        self._rules_cache = (newest, rules, meta, text)
+        return rules, dict(meta), text
+
+    def rules(self) -> RuleSet:
+        """The current rule set (what every evaluation uses)."""
+        return self.current_rules()[0]
+
+    def set_rules(self, text: str | bytes, principal: Any, *, comment: str = "", fmt: str = "yaml") -> dict[str, Any]:
+        """Store a new rule set (YAML text, or ``fmt="json"``) as the current one. It must validate and carry
+        exactly the current version + 1 (else :class:`InvalidRules` 400 / :class:`RulesVersionConflict` 409,
+        nothing stored). The change and every refused attempt are audited (who: key id and agency)."""
+        current = self.rules()
+        attempted: Any = None
+        try:
+            if len(text) > self.MAX_RULES_BYTES:
+                raise TooLarge(f"the rule set is larger than {self.MAX_RULES_BYTES} bytes")
+            if isinstance(text, bytes):
+                try:
+                    text = text.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InvalidRules(f"the rule set must be UTF-8 text ({exc})") from None
+            if len(comment) > 2000:
+                raise InvalidRules("the comment is longer than 2000 characters")
+            if fmt == "json":
+                try:
+                    doc = json.loads(text)
+                except ValueError as exc:
+                    raise InvalidRules(f"rules: not valid JSON: {exc}") from exc
+                rules = _validate(doc, "rules")
+                text = dump_rules(doc)
+            else:
+                rules = parse_rules(text, "rules")
+            attempted = rules.version
+            if rules.version != current.version + 1:
+                raise RulesVersionConflict(
+                    f"the rule set carries version {rules.version}, but the current version is {current.version}: a change must "
+                    f"carry version {current.version + 1} (if someone changed the rules since you read them, read them again "
+                    "and apply your change to the current version)")
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            try:
+                with self.session() as s:
+                    s.add(RulesVersionRow(version=rules.version, yaml=text, created_at=utcnow(), created_by=principal.actor,
+                                          agency=principal.agency_id, role=principal.role, comment=comment))
+                    s.add(audit_row(principal, "alerts.rules.set", f"rules/{rules.version}",
+                                    {"version": rules.version, "previous": current.version, "comment": comment, "sha256": digest}))
+            except IntegrityError:
+                raise RulesVersionConflict(f"version {rules.version} of the rule set was stored by another change just now: "
+                                           "read the rules again and apply your change to the current version") from None
+        except (InvalidRules, RulesVersionConflict, TooLarge) as exc:
+            status = 409 if isinstance(exc, RulesVersionConflict) else 413 if isinstance(exc, TooLarge) else 400
+            with self.session() as s:
+                s.add(audit_row(principal, "alerts.rules.set", f"rules/{attempted if attempted is not None else '?'}",
+                                {"status": status, "reason": str(exc)[:1000], "previous": current.version, "comment": comment[:500]},
+                                outcome="denied"))
+            raise
+        return self.current_rules()[1]
+
+    def rules_history(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Stored versions newest first, ending with the shipped default they started from."""
+        with self.session() as s:
+            rows = [_version_dict(r) for r in s.scalars(select(RulesVersionRow).order_by(RulesVersionRow.version.desc()).limit(limit))]
+        shipped = parse_rules(DEFAULT_RULES.read_text(encoding="utf-8"), "alerts/rules.yaml")
+        return [*rows, {"version": shipped.version, "source": "shipped", "file": "alerts/rules.yaml"}]
+
     # -- subscriptions --------------------------------------------------------------------------
     def subscribe(self, url: str, filters: Mapping[str, Any] | None, principal: Any, secret: str | None = None) -> dict[str, Any]:
         """A new webhook subscription (audited in the registry's trail); returns it with its secret (shown once)."""
@@ -161,10 +253,15 @@ class AlertStore(Database):
                      "last_error": o.last_error, "unconfirmed": o.unconfirmed} for o in s.scalars(q.order_by(OutboxRow.id))]
 
 
-def audit_row(principal: Any, action: str, target: str, detail: dict[str, Any]) -> Any:
-    from registry.models import AuditRow
+def _version_dict(r: RulesVersionRow) -> dict[str, Any]:
+    return {"version": r.version, "source": "database", "at": aware(r.created_at).isoformat(), "by": r.created_by, "agency": r.agency,
+            "role": r.role, "comment": r.comment, "sha256": hashlib.sha256(r.yaml.encode("utf-8")).hexdigest()}
+
+
+def audit_row(principal: Any, action: str, target: str, detail: dict[str, Any], outcome: str = "applied") -> Any:
+    from registry.models import AuditRow, utcnow as audit_now  # full precision: api.auth compares it with the request's start
 
     if getattr(principal, "request", None) is not None:
         detail = {**detail, "request": {"method": principal.request[0], "route": principal.request[1]}}
-    return AuditRow(at=utcnow(), actor=principal.actor, actor_agency=principal.agency_id, actor_role=principal.role,
-                    action=action, target=target, outcome="applied", detail=detail)
+    return AuditRow(at=audit_now(), actor=principal.actor, actor_agency=principal.agency_id, actor_role=principal.role,
+                    action=action, target=target, outcome=outcome, detail=detail)

@@ -1,5 +1,8 @@
 """Alerts: JSON (active, history, one message), CAP 1.2 XML per message, the Atom feed of active alerts,
-webhook subscriptions and manual cancel / on-demand evaluation (admin key, see api.auth.require_role; refusals audited).
+webhook subscriptions and manual cancel / on-demand evaluation (admin key, see api.auth.require_role; refusals audited),
+and the rule set: public to read (``/alerts/rules``, ``/alerts/rules.yaml``), changed by an admin key
+(``PUT /alerts/rules``, versioned in the database, every change and refused attempt audited).
+Every evaluation uses the current stored rule set (:meth:`alerts.AlertStore.rules`), so API workers agree.
 
 The router's lifespan runs the in-process webhook deliverer (:class:`alerts.delivery.Deliverer`) unless
 ``HPGEO_ALERTS_DELIVER=false``; :func:`evaluate_built` is what the product build routes call on every
@@ -17,7 +20,7 @@ from fastapi import APIRouter, Path as PathParam, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts import AlertStore, cancel_event, evaluate_item, load_rules
+from alerts import AlertStore, cancel_event, evaluate_item
 from alerts.cap import MIME_CAP
 from alerts.feed import MIME_ATOM, atom_feed
 from alerts.models import utcnow
@@ -55,7 +58,6 @@ def _store(request: Request) -> AlertStore:
     with _lock:
         if getattr(st, "alerts", None) is None:
             st.alerts = AlertStore.from_settings(st.settings)
-            st.alert_rules = load_rules()
     return st.alerts
 
 
@@ -64,10 +66,11 @@ def evaluate_built(request: Request, collection: str, item_id: str, base_url: st
     failure ``{"evaluated": false, "error": …}`` logged at ERROR with its traceback — the built item stays."""
     try:
         st = request.app.state
-        if not (getattr(st, "alert_rules", None) or load_rules()).for_collection(collection):
-            return {"evaluated": True, "messages": []}  # no rule watches this collection
         store = _store(request)
-        msgs = evaluate_item(store, st.catalog, collection, item_id, st.alert_rules, data_dir=st.settings.resolved_data_dir, base_url=base_url)
+        rules = store.rules()  # the current stored rule set
+        if not rules.for_collection(collection):
+            return {"evaluated": True, "messages": []}  # no rule watches this collection
+        msgs = evaluate_item(store, st.catalog, collection, item_id, rules, data_dir=st.settings.resolved_data_dir, base_url=base_url)
         return {"evaluated": True, "messages": [m["identifier"] for m in msgs]}
     except Exception as exc:  # noqa: BLE001 - the item is built; the failure is reported, not raised
         log.exception("ALERT EVALUATION FAILED for %s/%s (the item is built and kept; evaluate it again with "
@@ -98,7 +101,7 @@ def feed(request: Request, base: BaseUrlDep) -> Response:
     store = _store(request)
     msgs = store.messages(active=True)
     updated = msgs[0]["sent"] if msgs else utcnow().isoformat()
-    return Response(atom_feed(msgs, base_url=base, sender=request.app.state.alert_rules.sender, updated=updated), media_type=MIME_ATOM)
+    return Response(atom_feed(msgs, base_url=base, sender=store.rules().sender, updated=updated), media_type=MIME_ATOM)
 
 
 @router.get("/subscriptions", summary="Webhook subscriptions (admin key)", responses=error_responses(401, 403))
@@ -124,7 +127,59 @@ def unsubscribe(request: Request, sid: Annotated[str, PathParam(pattern=r"^[0-9a
 def evaluate(request: Request, collection: str, item: str, catalog: CatalogDep, settings: SettingsDep, base: BaseUrlDep,
              principal: AdminDep) -> list[dict[str, Any]]:
     store = _store(request)
-    return evaluate_item(store, catalog, collection, item, request.app.state.alert_rules, data_dir=settings.resolved_data_dir, base_url=base)
+    return evaluate_item(store, catalog, collection, item, store.rules(), data_dir=settings.resolved_data_dir, base_url=base)
+
+
+MIME_YAML = "application/yaml"
+_RULES_EXAMPLE = {"version": 2, "source": {"version": 2, "source": "database", "at": "2026-12-02T10:00:00+00:00", "by": "a1b2c3d4",
+                                           "agency": "SKHCN", "role": "admin", "comment": "flood-area: 80 ha",
+                                           "sha256": "9f2c…"},
+                  "rules": {"version": 2, "sender": "hpgeo@haiphong.gov.vn", "sender_name": "Sở Khoa học và Công nghệ Hải Phòng – hpgeo",
+                            "web": "https://hpgeo.haiphong.gov.vn", "rules": ["…"]}}
+
+
+def _rules_doc(store: AlertStore) -> dict[str, Any]:
+    rules, meta, _ = store.current_rules()
+    return {"version": rules.version, "source": meta, "rules": rules.model_dump(mode="json")}
+
+
+@router.get("/rules", summary="The current alert rule set (JSON), its version and where it came from (database or shipped file)",
+            responses={200: {"content": {"application/json": {"example": _RULES_EXAMPLE}}}})
+def rules_current(request: Request) -> dict[str, Any]:
+    return _rules_doc(_store(request))
+
+
+@router.get("/rules.yaml", summary="The current alert rule set as YAML (as stored; what PUT /alerts/rules takes)", response_class=Response,
+            responses={200: {"content": {MIME_YAML: {"example": "version: 2\nsender: hpgeo@haiphong.gov.vn\n…"}}}})
+def rules_yaml(request: Request) -> Response:
+    _, meta, text = _store(request).current_rules()
+    return Response(text, media_type=f"{MIME_YAML}; charset=utf-8", headers={"X-Rules-Version": str(meta["version"])})
+
+
+@router.get("/rules/history", summary="Every stored version of the alert rules, newest first: who (key id, agency), when, comment (admin key)",
+            responses=error_responses(401, 403))
+def rules_history(request: Request, principal: AdminDep,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+    return _store(request).rules_history(limit=limit)
+
+
+@router.put("/rules", summary="Change the alert rules (admin key): a whole rule set whose version is exactly the current + 1; audited",
+            description="Body: the rule set as YAML (`Content-Type: application/yaml`) or JSON. It is validated (400 with the "
+                        "location and message of the first error; nothing stored) and must carry `version` = current + 1 (409 "
+                        "otherwise: someone changed the rules since you read them). Every change and every refused attempt is "
+                        "in the audit trail (`GET /registry/audit`). The next evaluation uses the new rules.",
+            responses=error_responses(400, 401, 403, 409, 413),
+            openapi_extra={"requestBody": {"required": True, "content": {
+                MIME_YAML: {"schema": {"type": "string"}, "example": "version: 2\nsender: hpgeo@haiphong.gov.vn\nsender_name: …\nweb: https://hpgeo.haiphong.gov.vn\nrules: […]\n"},
+                "application/json": {"schema": {"type": "object"}, "example": _RULES_EXAMPLE["rules"]}}}})
+async def rules_put(request: Request, principal: AdminDep,
+                    comment: Annotated[str, Query(max_length=2000, description="Why the rules change (kept with the version).")] = "") -> dict[str, Any]:
+    store = await asyncio.to_thread(_store, request)
+    raw = await request.body()
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fmt = "json" if ctype == "application/json" or ctype.endswith("+json") else "yaml"
+    await asyncio.to_thread(store.set_rules, raw, principal, comment=comment, fmt=fmt)
+    return await asyncio.to_thread(_rules_doc, store)
 
 
 @router.get("/{identifier}.cap", summary="One message as CAP 1.2 XML", response_class=Response,
@@ -142,5 +197,6 @@ def message(request: Request, identifier: IdP) -> dict[str, Any]:
              responses=error_responses(400, 401, 403, 404))
 def cancel(request: Request, identifier: IdP, catalog: CatalogDep, settings: SettingsDep, base: BaseUrlDep,
            principal: AdminDep) -> dict[str, Any]:
-    return cancel_event(_store(request), catalog, identifier, request.app.state.alert_rules, principal,
+    store = _store(request)
+    return cancel_event(store, catalog, identifier, store.rules(), principal,
                         data_dir=settings.resolved_data_dir, base_url=base)

@@ -1,5 +1,6 @@
 """``hpgeo alerts``: evaluate the rules on product items, list / show / cancel alerts, manage webhook
-subscriptions and deliver the outbox (``deliver --loop`` runs as a service)."""
+subscriptions, deliver the outbox (``deliver --loop`` runs as a service) and show / change the rule set
+(``rules show|set FILE|history``: versioned in the database like ``PUT /alerts/rules``, audited)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,20 @@ app = typer.Typer(help="Alerts: CAP 1.2 messages from product statistics, Atom f
 
 
 def _ctx(rules_file: Path | None = None, sender: str | None = None) -> tuple[Any, Any, Any, Any]:
+    """(settings, catalog, store, rules): the rules of ``rules_file`` if given, else the current stored rule set."""
     from alerts import AlertStore, load_rules
+    from alerts.rules import RuleSet
     from base.settings import get_settings
 
     s = get_settings()
-    return s, open_catalog(), AlertStore.from_settings(s), load_rules(rules_file, sender=sender)
+    store = AlertStore.from_settings(s)
+    if rules_file is not None:
+        rules = load_rules(rules_file, sender=sender)
+    else:
+        rules = store.rules()
+        if sender:
+            rules = RuleSet.model_validate({**rules.model_dump(), "sender": sender})
+    return s, open_catalog(), store, rules
 
 
 def _base(s: Any) -> str:
@@ -43,18 +53,18 @@ def _print(msgs: list[dict[str, Any]], as_json: bool) -> None:
 
 
 def evaluate_built(catalog: Any, settings: Any, collection: str, item_id: str) -> tuple[list[dict[str, Any]], str | None]:
-    """Evaluate the shipped rules on an item just built (``hpgeo products build|rebuild``, the demo).
+    """Evaluate the current rule set (stored, else the shipped file) on an item just built (``hpgeo products build|rebuild``, the demo).
 
     Returns (messages, None), or ([], error) after logging the failure at ERROR with its traceback and
     printing it on stderr: the built item is kept either way; ``hpgeo alerts evaluate`` retries it."""
-    from alerts import AlertStore, evaluate_item, load_rules
+    from alerts import AlertStore, evaluate_item
 
     store = None
     try:
-        rules = load_rules()
+        store = AlertStore.from_settings(settings)
+        rules = store.rules()
         if not rules.for_collection(collection):
             return [], None
-        store = AlertStore.from_settings(settings)
         msgs = evaluate_item(store, catalog, collection, item_id, rules, data_dir=settings.resolved_data_dir, base_url=_base(settings))
         console.print(f"  alerts: {len(msgs)} message(s)" + "".join(f"\n    {m['msgType']} {m['identifier']} ({m['unit_name']})" for m in msgs))
         return msgs, None
@@ -74,7 +84,7 @@ def evaluate_built(catalog: Any, settings: Any, collection: str, item_id: str) -
 @app.command()
 def evaluate(
     items: list[str] = typer.Argument(None, help="COLLECTION/ITEM to evaluate (default: the newest item of every collection a rule watches)."),
-    rules_file: Optional[Path] = typer.Option(None, "--rules", help="Rules YAML (default: the shipped alerts/rules.yaml)."),
+    rules_file: Optional[Path] = typer.Option(None, "--rules", help="Rules YAML (default: the current rule set: stored, else alerts/rules.yaml)."),
     sender: Optional[str] = typer.Option(None, "--sender", help="CAP sender (default: the rules file's)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -170,3 +180,72 @@ def deliver(loop: bool = typer.Option(False, "--loop", help="Keep delivering (a 
         deliver_loop(store, policy, every=every or cfg.deliver_every)
         return
     console.print(deliver_due(store, policy))
+
+
+rules_app = typer.Typer(help="The alert rule set: show it, change it (validated, version + 1, audited), its history.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("show")
+def rules_show(as_json: bool = typer.Option(False, "--json", help="JSON with version and source instead of the YAML.")) -> None:
+    """The current rule set (YAML as stored; the version and its source on stderr)."""
+    from hpgeo.cli.common import err_console
+
+    _, _, store, _ = _ctx()
+    rules, meta, text = store.current_rules()
+    if as_json:
+        typer.echo(json.dumps({"version": rules.version, "source": meta, "rules": rules.model_dump(mode="json")}, ensure_ascii=False, indent=2))
+        return
+    err_console.print(f"rules version {rules.version} ({meta['source']})")
+    typer.echo(text, nl=not text.endswith("\n"))
+
+
+@rules_app.command("set")
+def rules_set(file: Path = typer.Argument(..., help="The whole new rule set (YAML, or JSON if it ends in .json)."),
+              comment: str = typer.Option("", "--comment", "-m", help="Why the rules change (kept with the version)."),
+              bump: bool = typer.Option(True, "--bump/--exact", help="--bump (default): write version = current + 1 into the file's "
+                                        "rule set; --exact: the file must already carry it (else exit 2).")) -> None:
+    """Validate FILE and store it as the next version of the rules (audited as the command line operator)."""
+    import yaml
+
+    from registry.auth import CLI_PRINCIPAL
+
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read {file}: {exc}") from None
+    fmt = "json" if file.suffix.lower() == ".json" else "yaml"
+    _, _, store, current = _ctx()
+    if bump:
+        try:
+            doc = json.loads(raw) if fmt == "json" else yaml.safe_load(raw.decode("utf-8"))
+        except (ValueError, yaml.YAMLError) as exc:
+            raise InvalidRequest(f"{file}: not valid {fmt.upper()}: {exc}") from None
+        if isinstance(doc, dict) and doc.get("version") != current.version + 1:
+            if fmt == "json":
+                doc["version"] = current.version + 1
+                raw = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+            else:  # rewrite the top-level `version:` line only, so the file's comments stay
+                import re
+
+                from alerts.rules import dump_rules
+
+                text, n = re.subn(r"(?m)^version:[ \t]*\S+[ \t]*$", f"version: {current.version + 1}", raw.decode("utf-8"))
+                doc["version"] = current.version + 1
+                raw = (text if n == 1 else dump_rules(doc)).encode("utf-8")
+    meta = store.set_rules(raw, CLI_PRINCIPAL, comment=comment, fmt=fmt)
+    console.print(f"rules version {meta['version']} stored (was {current.version})")
+
+
+@rules_app.command("history")
+def rules_history(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every stored version, newest first, down to the shipped default."""
+    _, _, store, _ = _ctx()
+    hist = store.rules_history()
+    if as_json:
+        typer.echo(json.dumps(hist, ensure_ascii=False, indent=2))
+        return
+    t = Table("version", "source", "at", "by", "agency", "comment")
+    for h in hist:
+        t.add_row(str(h["version"]), h["source"], h.get("at", ""), h.get("by", ""), h.get("agency") or "", h.get("comment", ""))
+    console.print(t)

@@ -29,6 +29,7 @@ PUBLIC, ANALYST, EDITOR, ADMIN = "public", "analyst", "editor", "admin"
 BELOW = {ANALYST: "viewer", EDITOR: "analyst", ADMIN: "editor"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 READ_POSTS = {"/stac/search"}  # POST with a query body: a read (STAC API item-search)
+PUBLIC_GETS = {"/alerts/rules"}  # the current alert rules are public to read; changing them (PUT) and their history are admin
 ADMIN_PATHS = (
     re.compile(r"^/alerts/(subscriptions|evaluate|rules)(/|$)"),  # webhooks, on-demand evaluation, rule changes
     re.compile(r"^/alerts/[^/]+/cancel$"),
@@ -44,6 +45,8 @@ def classify(method: str, path: str, tags: list[str]) -> str:
     """What a route needs, from its method, path and tags only."""
     if EXPORT.search(path) or any(EXPORT.search(t) for t in tags):
         return ANALYST
+    if method == "GET" and path in PUBLIC_GETS:
+        return PUBLIC
     if any(p.search(path) for p in ADMIN_PATHS):
         return ADMIN
     if method in WRITE_METHODS and path not in READ_POSTS:
