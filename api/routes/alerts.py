@@ -173,7 +173,8 @@ def rules_history(request: Request, principal: AdminDep,
                 MIME_YAML: {"schema": {"type": "string"}, "example": "version: 2\nsender: hpgeo@haiphong.gov.vn\nsender_name: …\nweb: https://hpgeo.haiphong.gov.vn\nrules: […]\n"},
                 "application/json": {"schema": {"type": "object"}, "example": _RULES_EXAMPLE["rules"]}}}})
 async def rules_put(request: Request, principal: AdminDep,
-                    comment: Annotated[str, Query(max_length=2000, description="Why the rules change (kept with the version).")] = "") -> dict[str, Any]:
+                    comment: Annotated[str, Query(max_length=2000, description="Why the rules change (kept with the version).",
+                                                  examples=["flood-area: lowest level 80 ha after the 2025 floods"])] = "") -> dict[str, Any]:
     store = await asyncio.to_thread(_store, request)
     raw = await request.body()
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -21,6 +21,7 @@ from base.settings import Settings, override_settings
 from tests.alerts import test_api_feed as _feed
 from tests.alerts import test_build_hooks as _hooks
 from tests.alerts import test_cap_sequence as _seq
+from tests.alerts import test_rules_api as _rules
 from tests.alerts import test_webhooks as _hooks_web
 
 PG_ENV = "HPGEO_TEST_POSTGRES_URL"
@@ -68,8 +69,8 @@ def test_the_alert_tables_are_in_postgres(world, settings):
     with store.engine.connect() as conn:
         tables = {r[0] for r in conn.execute(text("SELECT tablename FROM pg_tables WHERE tablename LIKE 'alert_%'"))}
         version = conn.execute(text("SELECT version_num FROM alembic_version_alerts")).scalar_one()
-    assert tables == {"alert_events", "alert_messages", "alert_evaluations", "alert_subscriptions", "alert_outbox"}
-    assert version == "a0002"
+    assert tables == {"alert_events", "alert_messages", "alert_evaluations", "alert_subscriptions", "alert_outbox", "alert_rule_versions"}
+    assert version == "a0003"
 
 
 # --- the SQLite tests, unchanged, on PostgreSQL ------------------------------------------------------
@@ -78,7 +79,11 @@ test_reevaluating_changes_nothing_and_identifiers_are_stable = _seq.test_reevalu
 test_growth_rule_compares_with_the_previous_observation = _seq.test_growth_rule_compares_with_the_previous_observation
 test_json_cap_and_feed_list_exactly_the_active_alerts = _feed.test_json_cap_and_feed_list_exactly_the_active_alerts
 test_subscriptions_need_the_coordinator_key_and_are_audited = _feed.test_subscriptions_need_the_coordinator_key_and_are_audited
-client = _feed.client
+client = _rules.client  # _feed.client with an admin key (client.admin) for the rules tests
+test_a_stale_version_is_a_conflict = _rules.test_a_stale_version_is_a_conflict
+test_a_raised_threshold_changes_the_next_evaluation = _rules.test_a_raised_threshold_changes_the_next_evaluation
+test_stateless_workers_agree_on_the_current_rules = _rules.test_stateless_workers_agree_on_the_current_rules
+test_yaml_round_trip_keeps_vietnamese_text_and_comments = _rules.test_yaml_round_trip_keeps_vietnamese_text_and_comments
 schema = _seq.schema
 test_receiver_failing_three_times_gets_each_message_exactly_once = _hooks_web.test_receiver_failing_three_times_gets_each_message_exactly_once
 test_a_receiver_that_never_recovers_ends_in_dead_letter = _hooks_web.test_a_receiver_that_never_recovers_ends_in_dead_letter
