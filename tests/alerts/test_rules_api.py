@@ -265,3 +265,11 @@ def test_cli_rules_show_set_history(world, settings, tmp_path, capsys):
     outcomes = [(a["actor"], a["outcome"], a["detail"].get("status")) for a in reversed(reg.audit(limit=100)) if a["action"] == "alerts.rules.set"]
     reg.close()
     assert outcomes == [("cli", "applied", None), ("cli", "denied", 409), ("cli", "denied", 400)]
+
+
+def test_an_oversized_rule_set_is_413_audited_and_changes_nothing(client):
+    text = DEFAULT_RULES.read_text(encoding="utf-8").replace("version: 1\n", "version: 2\n", 1) + "#" * 1_000_000 + "\n"
+    r = put_yaml(client, text, client.admin)
+    assert r.status_code == 413 and "1000000 bytes" in r.json()["description"]
+    assert client.get("/alerts/rules").json()["version"] == 1
+    assert [(a["outcome"], a["detail"]["status"]) for a in rule_audits(client.reg)] == [("denied", 413)]
