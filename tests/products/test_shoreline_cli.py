@@ -35,11 +35,14 @@ def _run_cli(demo_settings, demo_catalog, capsys, inputs, before):
             args += ["--items", ref]
         args += ["--param", "transect_spacing_m=200"]  # another parameter set than the demo's: a new product
         assert main(args) == 0
-        first = capsys.readouterr().out.strip().splitlines()[-1]
+        # the item line, then what the alert rules made of it (alerts: …)
+        lines = capsys.readouterr().out.strip().splitlines()
+        first = next(ln for ln in lines if ln.startswith("shoreline/"))
         assert first.startswith("shoreline/shoreline-") and first.endswith(f"from {len(inputs)} scenes")
+        assert any(ln.strip().startswith("alerts:") for ln in lines)
         assert demo_catalog.count_items("shoreline") == before + 1
         assert main(args) == 0  # current: the same item, nothing written
-        assert capsys.readouterr().out.strip().splitlines()[-1] == first
+        assert next(ln for ln in capsys.readouterr().out.strip().splitlines() if ln.startswith("shoreline/")) == first
         assert demo_catalog.count_items("shoreline") == before + 1
         built = demo_catalog.get_item("shoreline", first.split()[0].split("/", 1)[1])
         assert built["properties"]["hpgeo:provenance"]["parameters"]["transect_spacing_m"] == 200
