@@ -131,7 +131,7 @@ def _child(data_dir: str, size: int) -> None:
     """The pipeline, in a fresh interpreter; prints one JSON line."""
     import dask
 
-    from alerts import AlertStore, evaluate_item, load_rules
+    from alerts import AlertStore, evaluate_item
     from alerts.delivery import Deliverer, DeliveryPolicy
     from base.settings import Settings, override_settings
     from ingest.ard import write_ard
@@ -177,7 +177,7 @@ def _child(data_dir: str, size: int) -> None:
             marks["product"] = time.perf_counter()
             rows = item_zonal_stats(cat, item["collection"], item["id"], data_dir=d, units="aoi")
             marks["statistics"] = time.perf_counter()
-            msgs = evaluate_item(store, cat, item["collection"], item["id"], load_rules(), data_dir=d)
+            msgs = evaluate_item(store, cat, item["collection"], item["id"], store.rules(), data_dir=d)
             marks["rules"] = time.perf_counter()
             ids = {m["identifier"] for m in msgs}
             if not ids:

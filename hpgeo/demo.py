@@ -115,12 +115,12 @@ def evaluate_demo_alerts(catalog: Any, settings: Any) -> list[dict[str, Any]]:
 
     Idempotent (an item already evaluated raises nothing); simulated items give ``status=Exercise``.
     """
-    from alerts import DEFAULT_BASE_URL, AlertStore, evaluate_item, load_rules
+    from alerts import DEFAULT_BASE_URL, AlertStore, evaluate_item
 
     import logging
 
-    rules = load_rules()
     store = AlertStore.from_settings(settings)
+    rules = store.rules()  # the current stored rule set (the shipped rules.yaml until an admin changes them)
     out: list[dict[str, Any]] = []
     try:
         for coll in sorted({c for r in rules.rules for c in r.collections}):
