@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from alerts.errors import InvalidRules
 
-__all__ = ["Level", "Rule", "RuleSet", "load_rules", "parse_rules", "dump_rules", "DEFAULT_RULES", "SEVERITIES", "URGENCIES", "CERTAINTIES", "CATEGORIES"]
+__all__ = ["Level", "Rule", "RuleSet", "load_rules", "parse_rules", "dump_rules", "validate_rules", "DEFAULT_RULES", "SEVERITIES", "URGENCIES", "CERTAINTIES", "CATEGORIES"]
 
 DEFAULT_RULES = Path(str(resources.files("alerts").joinpath("rules.yaml")))
 
@@ -101,7 +101,8 @@ class RuleSet(_Strict):
         raise InvalidRules(f"no rule {rule_id!r}")
 
 
-def _validate(doc: object, where: str) -> RuleSet:
+def validate_rules(doc: object, where: str) -> RuleSet:
+    """A parsed document (mapping) as a checked :class:`RuleSet`; :class:`InvalidRules` names the first error and where."""
     if not isinstance(doc, dict):
         raise InvalidRules(f"{where}: the rule set must be a mapping")
     try:
@@ -120,7 +121,7 @@ def parse_rules(text: str, where: str = "rules", **overrides: object) -> RuleSet
         raise InvalidRules(f"{where}: not valid YAML: {exc}") from exc
     if isinstance(doc, dict):
         doc.update({k: v for k, v in overrides.items() if v is not None})
-    return _validate(doc, where)
+    return validate_rules(doc, where)
 
 
 def dump_rules(rules: RuleSet | dict) -> str:

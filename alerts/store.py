@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from alerts.errors import AlertNotFound, InvalidAlertRequest, InvalidRules, RulesVersionConflict, SubscriptionNotFound
 from alerts.models import EventRow, MessageRow, OutboxRow, RulesVersionRow, SubscriptionRow, aware, utcnow
-from alerts.rules import DEFAULT_RULES, RuleSet, _validate, dump_rules, parse_rules
+from alerts.rules import DEFAULT_RULES, RuleSet, dump_rules, validate_rules, parse_rules
 from base.db import Database, make_engine
 from base.errors import TooLarge
 
@@ -175,7 +175,7 @@ class AlertStore(Database):
                     doc = json.loads(text)
                 except ValueError as exc:
                     raise InvalidRules(f"rules: not valid JSON: {exc}") from exc
-                rules = _validate(doc, "rules")
+                rules = validate_rules(doc, "rules")
                 text = dump_rules(doc)
             else:
                 rules = parse_rules(text, "rules")
