@@ -1,4 +1,4 @@
-"""``python -m benchmarks [memory|tiles|crash|load|latency] [options]``: run one benchmark (default: memory) and record it
+"""``python -m benchmarks [memory|tiles|crash|load|latency|titiler|products|cogwrite|catalog] [options]``: run one benchmark (default: memory) and record it
 in docs/benchmarks.md (memory, tiles, latency) or docs/reliability.md (crash, load).
 
 ``memory [--size N] [--product NAME ...] [--data-dir D]`` is :mod:`benchmarks.memory` (all products by default); ``tiles …``,
@@ -15,6 +15,18 @@ from pathlib import Path
 from benchmarks import memory, write_section
 
 MEMORY_TITLE = "Peak memory of products on 10980 × 10980 inputs"
+
+# command → module under benchmarks/ with ``main(argv) -> int`` (each records its own section)
+COMMANDS = {
+    "tiles": "tiles",
+    "crash": "crash",
+    "latency": "latency",
+    "load": "load",
+    "titiler": "titiler",
+    "products": "products",
+    "cogwrite": "cogwrite",
+    "catalog": "catalog",
+}
 
 
 def _record(results: list[dict]) -> None:
@@ -39,22 +51,11 @@ def main() -> None:
     import sys
     import tempfile
 
-    if len(sys.argv) > 1 and sys.argv[1] == "tiles":
-        from benchmarks import tiles
+    if len(sys.argv) > 1 and sys.argv[1] in COMMANDS:
+        import importlib
 
-        sys.exit(tiles.main(sys.argv[2:]))
-    if len(sys.argv) > 1 and sys.argv[1] == "crash":
-        from benchmarks import crash
-
-        sys.exit(crash.main(sys.argv[2:]))
-    if len(sys.argv) > 1 and sys.argv[1] == "latency":
-        from benchmarks import latency
-
-        sys.exit(latency.main(sys.argv[2:]))
-    if len(sys.argv) > 1 and sys.argv[1] == "load":
-        from benchmarks import load
-
-        sys.exit(load.main(sys.argv[2:]))
+        module = importlib.import_module(f"benchmarks.{COMMANDS[sys.argv[1]]}")
+        sys.exit(module.main(sys.argv[2:]))
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description="Peak memory and wall time of product builds on full-tile synthetic inputs.")
     ap.add_argument("name", nargs="?", default="memory", choices=["memory"])
     ap.add_argument("--size", type=int, default=memory.SIZE, help="Side of the input scenes in 10 m pixels (default: a Sentinel-2 tile, 10980).")
