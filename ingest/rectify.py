@@ -33,6 +33,7 @@ Conventions:
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 import os
 import tempfile
@@ -348,6 +349,7 @@ def rectify(
     max_rms: float = 5.0,
     warp_mem_mb: int = 256,
     chunks: int = 1024,
+    acquired: dt.datetime | None = None,
 ) -> RectifyResult:
     """Georeference ``scan`` with ``gcps`` and warp it (bilinear) to a COG at ``dst`` in ``crs``.
 
@@ -389,6 +391,8 @@ def rectify(
             "HPGEO_LOO_RMS_MAP": _fmt(result.loo_rms_map), "HPGEO_GCP_RESIDUALS": residuals_json(result)}
     if result.warnings:
         tags["HPGEO_RECTIFY_WARNINGS"] = " | ".join(result.warnings)
+    if acquired is not None:
+        tags["TIFFTAG_DATETIME"] = acquired.astimezone(dt.timezone.utc).strftime("%Y:%m:%d %H:%M:%S")
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{dst.name}.", dir=dst.parent) as tmp:

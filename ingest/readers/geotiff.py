@@ -163,6 +163,13 @@ def read_raster(
     valid = raw.notnull().all("band")
     grid = Grid.from_dataarray(raw)
     when = datetime or _tiff_datetime(tags) or dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc)
+    extra: dict[str, Any] = {}
+    rect = rectification(tags)
+    if rect is not None:  # a scan georeferenced by `hpgeo ingest rectify`: its GCP fit goes with the item
+        extra["hpgeo:rectification"] = rect
+        rms = rect["loo_rms_map"] if rect["loo_rms_map"] is not None else rect["rms_map"]
+        kind = "leave-one-out" if rect["loo_rms_map"] is not None else "fit (no spare GCP)"
+        extra["tt09:accuracy"] = f"GCP {kind} RMS {rms:.2f} m ({rect['method']}, {rect['gcps']} GCPs)"
     return Scene(
         id=p.stem,
         collection=collection,
@@ -175,9 +182,38 @@ def read_raster(
         valid=valid,
         footprint=grid.footprint(WGS84),
         properties={"proj:epsg": grid.crs.to_epsg(), "proj:shape": list(grid.shape), "hpgeo:raw_nodata": nodata,
-                    "hpgeo:band_roles": {"source": roles_from, "roles": {n: r for n, r in zip(names, roles) if r}}},
+                    "hpgeo:band_roles": {"source": roles_from, "roles": {n: r for n, r in zip(names, roles) if r}}, **extra},
         source=str(p),
     )
+
+
+SCANNED_ARCHIVE = "scanned-archive"
+
+
+def rectification(tags: dict[str, str]) -> dict[str, Any] | None:
+    """What ``hpgeo ingest rectify`` wrote into a rectified scan's GDAL metadata (method, GCP count, fit and
+    leave-one-out RMS in pixels and map units, per-GCP residuals, warnings), or None for any other raster."""
+    import json
+
+    method = tags.get("HPGEO_RECTIFY_METHOD")
+    if not method:
+        return None
+
+    def num(key: str) -> float | None:
+        try:
+            return float(tags[key])
+        except (KeyError, ValueError):
+            return None
+
+    try:
+        residuals = json.loads(tags.get("HPGEO_GCP_RESIDUALS", "[]"))
+    except ValueError:
+        residuals = []
+    warn = tags.get("HPGEO_RECTIFY_WARNINGS")
+    return {"method": method, "gcps": int(num("HPGEO_GCPS") or 0), "spare_gcps": int(num("HPGEO_SPARE_GCPS") or 0),
+            "rms_pixels": num("HPGEO_RMS_PIXELS"), "rms_map": num("HPGEO_RMS_MAP"),
+            "loo_rms_pixels": num("HPGEO_LOO_RMS_PIXELS"), "loo_rms_map": num("HPGEO_LOO_RMS_MAP"),
+            "residuals": residuals, "warnings": warn.split(" | ") if warn else [], "source": tags.get("HPGEO_SOURCE")}
 
 
 def _tiff_datetime(tags: dict[str, str]) -> dt.datetime | None:
@@ -220,7 +256,13 @@ def raster_metadata(path: str, *, in_archive: bool = False) -> ProductMeta:
             tags = ds.tags()
     except UnsafeRaster as exc:  # the listing's error: this file is not one hpgeo ingests
         raise UnsupportedFile(str(exc)) from None
-    return ProductMeta(footprint=box(*bounds), datetime=_tiff_datetime(tags))
+    when = _tiff_datetime(tags)
+    if rectification(tags) is not None:  # a rectified scan: catalogued in scanned-archive, never dated by its mtime
+        if when is None:
+            raise UnsupportedFile(f"{name} is a rectified scan without an acquisition date; "
+                                  "re-run `hpgeo ingest rectify` with --datetime")
+        return ProductMeta(footprint=box(*bounds), datetime=when, collection=SCANNED_ARCHIVE, platform="scanned-archive")
+    return ProductMeta(footprint=box(*bounds), datetime=when)
 
 
 class GeoTiffReader:
