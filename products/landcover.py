@@ -47,6 +47,9 @@ __all__ = [
     "train_random_forest",
     "predict",
     "rasterize_training",
+    "training_file",
+    "read_training",
+    "TRAINING_FORMATS",
     "label_codes",
     "LABEL_ALIASES",
     "kmeans_classes",
@@ -332,8 +335,81 @@ def change_classes(before: xr.DataArray, after: xr.DataArray) -> tuple[xr.DataAr
     return georef(out, before), matrix
 
 
+#: accepted training files: suffix → (the OGR driver that must open it, the file's first bytes; None = text JSON)
+TRAINING_FORMATS: dict[str, tuple[str, bytes | None]] = {
+    ".geojson": ("GeoJSON", None),
+    ".json": ("GeoJSON", None),
+    ".gpkg": ("GPKG", b"SQLite format 3\x00"),
+    ".shp": ("ESRI Shapefile", b"\x00\x00\x27\x0a"),
+}
+MAX_TRAINING_BYTES = 256 << 20  # 256 MiB of polygons is far beyond any hand-drawn training set
+
+
+def training_file(training: str, data_dir: str | Path) -> Path:
+    """The training file ``training`` names, resolved inside ``data_dir`` (relative to it, or absolute inside it).
+
+    Refused (:class:`~base.paths.UnsafePath`, HTTP 400 / exit code 2) unless it is a regular file inside the data
+    directory after symbolic links are followed (no ``..`` escape, no absolute path elsewhere, no GDAL virtual path
+    ``/vsi…``, no URL); refused (:class:`InvalidParameters`) unless it is a GeoJSON, GeoPackage or Shapefile by both
+    its suffix and its first bytes, at most :data:`MAX_TRAINING_BYTES`. Nothing is opened with GDAL here.
+    """
+    from base.paths import confine
+
+    path = confine(training, data_dir)
+    return _check_training_format(path, training)
+
+
+def _check_training_format(path: Path, shown: str) -> Path:
+    from base.paths import UnsafePath
+
+    if str(path).startswith("/vsi") or "://" in str(path):
+        raise UnsafePath(f"training: not a local file: {shown[:120]!r}")
+    if not path.is_file():
+        raise InvalidParameters(f"training file {shown[:120]!r} does not exist (or is not a regular file) in the data directory")
+    fmt = TRAINING_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InvalidParameters(f"training file {shown[:120]!r}: not a vector format accepted for training "
+                                f"({', '.join(sorted(TRAINING_FORMATS))})")
+    size = path.stat().st_size
+    if size > MAX_TRAINING_BYTES:
+        raise InvalidParameters(f"training file {shown[:120]!r}: {size / 2**20:,.1f} MiB is over the {MAX_TRAINING_BYTES >> 20} MiB limit")
+    with path.open("rb") as f:
+        head = f.read(64)
+    magic = fmt[1]
+    ok = head.startswith(magic) if magic is not None else head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+    if not ok:
+        raise InvalidParameters(f"training file {shown[:120]!r} is not a {fmt[0]} file (its content does not match its suffix)")
+    return path
+
+
+def read_training(path: Path) -> Any:
+    """The polygons of a training file :func:`training_file` accepted, as a GeoDataFrame; the driver GDAL used must
+    be the one its suffix names (a VRT or another indirection under a vector's name is refused)."""
+    import pyogrio
+
+    want = TRAINING_FORMATS[path.suffix.lower()][0]
+    try:
+        with _vector_env():
+            got = pyogrio.read_info(path).get("driver")
+            if got != want:
+                raise InvalidParameters(f"training file {path.name!r}: GDAL read it as {got!r}, not {want!r}")
+            return pyogrio.read_dataframe(path)
+    except InvalidParameters:
+        raise
+    except Exception as exc:  # pyogrio's DataSourceError, DataLayerError...
+        raise InvalidParameters(f"training file {path.name!r} cannot be read as {want} ({exc.__class__.__name__}: {exc})") from exc
+
+
+def _vector_env() -> Any:
+    import rasterio
+
+    from geo.gdal import SAFE_ENV
+
+    return rasterio.Env(**SAFE_ENV)
+
+
 class LandCoverParams(ProductParams):
-    training: str | None = Field(None, min_length=1, max_length=4096, description="Vector file (GeoJSON, GeoPackage, Shapefile) of training polygons; none = unsupervised k-means fallback.")
+    training: str | None = Field(None, min_length=1, max_length=4096, description="Training polygons: a GeoJSON, GeoPackage or Shapefile inside the data directory (a path relative to it); none = unsupervised k-means fallback.")
     class_field: str = Field("class", min_length=1, max_length=64, description="Field of the training polygons holding the label: an hpgeo land-cover code (1–6), a legend class name (English or Vietnamese), or any label with class_mapping.")
     class_mapping: dict[str, int | str] | None = Field(None, description="Labels of the training polygons → hpgeo land-cover code (1–6), legend class name or 'ignore' (e.g. {\"Lúa\": 4, \"11\": \"water\"}); every label must be mapped.")
     n_clusters: int = Field(12, ge=2, le=64, description="k of the k-means fallback.")
@@ -365,12 +441,11 @@ class LandCover(Algorithm):
             raise InvalidInputs(f"landcover: the scene lacks {', '.join(missing)}")
         feats = feature_stack(*(scene[S2_ASSETS[k]] for k in ("blue", "green", "red", "nir", "swir1")))
         if params.training:
-            import geopandas as gpd
-
-            path = Path(params.training)
-            if not path.exists():
-                raise InvalidParameters(f"training file {path} does not exist")
-            polys = gpd.read_file(path)
+            # the build engine confines the path to the data directory (extra_inputs); a direct call with a local
+            # path still gets the format checks and the driver check
+            polys = (inputs.get("training") or {}).get("polygons")
+            if polys is None:
+                polys = read_training(_check_training_format(Path(params.training), params.training))
             labels = rasterize_training(polys, params.class_field, feats, params.class_mapping)
             _, mapping = label_codes(list(polys[params.class_field].dropna()), params.class_mapping)
             X, y = _training_rows(feats, labels)
@@ -393,6 +468,20 @@ class LandCover(Algorithm):
                 warnings.warn(msg, HpgeoWarning, stacklevel=2)
             out.attrs["hpgeo:diagnostics"] = diag
         return {"landcover": out}
+
+    # -- hooks of the build engine: the training path is confined before anything is read or built --
+    def extra_provenance(self, params: Any, data_dir: Path) -> dict[str, Any]:
+        """The training file's SHA-256 (None without one): a changed training set gives another item."""
+        if not params.training:
+            return {}
+        import hashlib
+
+        return {"training_sha256": hashlib.sha256(training_file(params.training, data_dir).read_bytes()).hexdigest()}
+
+    def extra_inputs(self, params: Any, data_dir: Path) -> dict[str, Mapping[str, Any]]:
+        if not params.training:
+            return {}
+        return {"training": {"polygons": read_training(training_file(params.training, data_dir))}}
 
 
 @register
