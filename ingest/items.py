@@ -105,6 +105,9 @@ class RasterAsset:
             d["sar:polarizations"] = [b.polarization]
         if b.categorical:
             d["hpgeo:categorical"] = True  # class codes / bit masks: nearest-neighbour resampling only
+        if b.classes:  # classification extension: one entry per code of the source's colour table
+            d["classification:classes"] = [{"value": v, "name": f"class-{v}",
+                                            "color_hint": c} for v, c in b.classes]
         d.update(self.extra)
         return d
 
@@ -172,6 +175,8 @@ def raster_item(
         exts.add(EXT["sar"])
     if any(k.startswith("processing:") for k in props):
         exts.add(EXT["processing"])
+    if any(a.band.classes for a in assets.values()):
+        exts.add(EXT["classification"])
     all_assets = {k: a.to_dict() for k, a in assets.items()}
     all_assets.update(extra_assets or {})
     return {

@@ -30,6 +30,7 @@ class BandInfo:
     categorical: bool = False  # class maps (SCL, QA): nearest resampling, no rescale
     scale: float | None = None
     offset: float | None = None
+    classes: tuple[tuple[int, str], ...] | None = None  # a class map's colour table: (code, "rrggbb") per class
 
 
 @dataclass

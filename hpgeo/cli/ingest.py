@@ -168,12 +168,13 @@ def file(
     bbox: Optional[str] = _BBOX,
     datetime: Optional[str] = _DT,
     bands: Optional[str] = typer.Option(None, "--bands", help="Band roles of plain rasters, one eo:common_name per band in order, - for none (e.g. blue,green,red,nir for VNREDSat-1). Default: the file's own band metadata; without roles no product uses the bands."),
+    categorical: bool = typer.Option(False, "--categorical", help="The plain rasters are class maps (labels such as -1/0/1): integer codes and dtype kept, nearest resampling for the COG and its overviews. Without it, an integer raster with a colour table is taken as a class map (its colour table kept as classification:classes) and any other raster as values (bilinear, float32)."),
 ) -> None:
     """Ingest local files and archives: verify, extract, write analysis-ready items (clipped to --aoi if given)."""
     from ingest.sources.local import LocalSource
 
     area, clip = _area(aoi, bbox, required=False)
-    _run(LocalSource(paths, band_roles=bands), area, clip, datetime, True)
+    _run(LocalSource(paths, band_roles=bands, categorical=True if categorical else None), area, clip, datetime, True)
 
 
 @app.command("watch")

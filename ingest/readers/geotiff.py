@@ -131,8 +131,16 @@ def read_raster(
     processing_level: str = "L1",
     datetime: dt.datetime | None = None,
     chunks: int = 1024,
+    categorical: bool | None = None,
 ) -> Scene:
-    """A georeferenced raster as a Scene of float32 bands (lazy).
+    """A georeferenced raster as a Scene of float32 bands (lazy), or of its own integer bands when categorical.
+
+    A categorical raster (class codes: a label map) is one of integer dtype with a colour table, or any integer
+    raster with ``categorical=True`` (CLI ``--categorical``); ``categorical=False`` reads a coloured raster as
+    values. Its bands keep their dtype and codes (no scale/offset; one that has them is refused), are marked
+    categorical (nearest resampling, nearest overviews) and carry the colour table as classes
+    (``classification:classes``). Nodata is the file's, else the dtype's extreme value (minimum of a signed
+    type, maximum of an unsigned one), which must then not be a class code.
 
     Band names come from ``band_names``, else the file's band descriptions, else ``b1, b2, ...``.
     Band roles (``eo:common_name``, what products bind to) come from ``band_roles`` (one per band, None for
@@ -147,6 +155,13 @@ def read_raster(
         descr = safe_band_names(ds.descriptions)
         tags = ds.tags()
         meta_roles = band_roles_from_metadata(ds.descriptions, [ds.tags(i) for i in range(1, count + 1)])
+        dtypes = ds.dtypes
+        tables = [_colour_table(ds, i) for i in range(1, count + 1)]
+    is_int = all(np.dtype(d).kind in "iu" for d in dtypes)
+    if categorical and not is_int:
+        raise ReaderError(f"{p.name} is {dtypes[0]}, not an integer raster: a categorical raster holds integer class codes")
+    if categorical is None:
+        categorical = is_int and any(tables)
     names = band_names or descr
     if len(names) != count:
         raise ReaderError(f"{p.name} has {count} bands but {len(names)} names were given")
@@ -154,13 +169,11 @@ def read_raster(
         roles, roles_from = parse_band_roles(band_roles, count), "given"
     else:
         roles, roles_from = meta_roles, "file metadata" if any(meta_roles) else "none"
-    raw = open_lazy(p, chunks=chunks, masked=True)
-    bands, info = {}, {}
-    for i, name in enumerate(names):
-        b = raw.isel(band=i, drop=True).astype(np.float32) * np.float32(scales[i]) + np.float32(offsets[i])
-        bands[name] = b.rio.write_crs(raw.rio.crs).rename(name)
-        info[name] = BandInfo(name=name, nodata=float("nan"), scale=scales[i], offset=offsets[i], common_name=roles[i])
-    valid = raw.notnull().all("band")
+    if categorical:
+        bands, info, valid = _categorical_bands(p, names, roles, scales, offsets, nodata, tables, chunks)
+        raw = next(iter(bands.values()))
+    else:
+        bands, info, valid, raw = _value_bands(p, names, roles, scales, offsets, chunks)
     grid = Grid.from_dataarray(raw)
     when = datetime or _tiff_datetime(tags) or dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc)
     extra: dict[str, Any] = {}
@@ -185,6 +198,54 @@ def read_raster(
                     "hpgeo:band_roles": {"source": roles_from, "roles": {n: r for n, r in zip(names, roles) if r}}, **extra},
         source=str(p),
     )
+
+
+def _value_bands(p: Path, names: Sequence[str], roles: Sequence[str | None], scales: Sequence[float], offsets: Sequence[float],
+                 chunks: int) -> tuple[dict[str, Any], dict[str, BandInfo], Any, Any]:
+    """Float32 bands in physical units (``raw * scale + offset``, nodata → NaN), their infos, the valid mask, the raw array."""
+    raw = open_lazy(p, chunks=chunks, masked=True)
+    bands, info = {}, {}
+    for i, name in enumerate(names):
+        b = raw.isel(band=i, drop=True).astype(np.float32) * np.float32(scales[i]) + np.float32(offsets[i])
+        bands[name] = b.rio.write_crs(raw.rio.crs).rename(name)
+        info[name] = BandInfo(name=name, nodata=float("nan"), scale=scales[i], offset=offsets[i], common_name=roles[i])
+    return bands, info, raw.notnull().all("band"), raw
+
+
+def _categorical_bands(p: Path, names: Sequence[str], roles: Sequence[str | None], scales: Sequence[float], offsets: Sequence[float],
+                       nodata: float | None, tables: Sequence[tuple[tuple[int, str], ...]], chunks: int
+                       ) -> tuple[dict[str, Any], dict[str, BandInfo], Any]:
+    """The file's integer bands as they are (class codes), marked categorical, with their colour tables as classes."""
+    if any(s != 1 for s in scales) or any(o != 0 for o in offsets):
+        raise ReaderError(f"{p.name} has a scale/offset: its values are measurements, not class codes; ingest it without --categorical")
+    raw = open_lazy(p, chunks=chunks, masked=False)
+    dtype = np.dtype(raw.dtype)
+    if nodata is not None:
+        if not float(nodata).is_integer() or not np.iinfo(dtype).min <= nodata <= np.iinfo(dtype).max:
+            raise ReaderError(f"{p.name}: nodata {nodata} is not a {dtype.name} value")
+        fill = int(nodata)
+    else:  # the reprojection needs a value for pixels outside the source: the dtype's extreme, unused by labels
+        fill = int(np.iinfo(dtype).min if dtype.kind == "i" else np.iinfo(dtype).max)
+    bands, info = {}, {}
+    for i, name in enumerate(names):
+        b = raw.isel(band=i, drop=True).rio.write_nodata(fill, encoded=False)
+        bands[name] = b.rio.write_crs(raw.rio.crs).rename(name)
+        info[name] = BandInfo(name=name, nodata=fill, categorical=True, common_name=roles[i], classes=tables[i] or None)
+    valid = (raw != fill).all("band") if nodata is not None else None
+    return bands, info, valid
+
+
+def _colour_table(ds: Any, bidx: int) -> tuple[tuple[int, str], ...]:
+    """A band's colour table as ``((code, "#rrggbb"), ...)``, without the padding GDAL adds after the last entry
+    (opaque black up to 2^bits entries); empty when the band has none."""
+    try:
+        cmap = ds.colormap(bidx)
+    except ValueError:  # "NULL color table"
+        return ()
+    entries = sorted(cmap.items())
+    while entries and tuple(entries[-1][1]) == (0, 0, 0, 255):
+        entries.pop()
+    return tuple((int(k), "{:02x}{:02x}{:02x}".format(*v[:3])) for k, v in entries)
 
 
 SCANNED_ARCHIVE = "scanned-archive"
@@ -298,7 +359,9 @@ class GeoTiffReader:
         roles = rec.properties.get("hpgeo:band_roles")  # given by the user (LocalSource(band_roles=…), --bands)
         if roles is not None and len(files) != 1:
             raise UnsupportedFile(f"{rec.id}: band roles are given for one multi-band file, not for {len(files)} files")
-        parts = [read_raster(f, collection=rec.collection or "local-imagery", datetime=rec.datetime, band_roles=roles) for f in files]
+        categorical = rec.properties.get("hpgeo:categorical")  # given by the user (LocalSource(categorical=…), --categorical)
+        parts = [read_raster(f, collection=rec.collection or "local-imagery", datetime=rec.datetime, band_roles=roles,
+                             categorical=categorical) for f in files]
         scene = parts[0]
         if len(parts) > 1 or (rec.assets and len(scene.bands) == 1):  # STAC assets: bands named after the asset keys
             for f, part in zip(files, parts):

@@ -14,7 +14,9 @@ asked in order: Sentinel-1 SAFE, Sentinel-2 SAFE, Landsat Collection 2 Level-2, 
 * Anything else: GeoTIFF/COG/JPEG2000 raster bounds and TIFF date (collection local-imagery). Its band roles
   (``eo:common_name``: green, nir, …, what products bind to) come from ``LocalSource(band_roles=…)`` (CLI
   ``--bands blue,green,red,nir``) or the file's own band metadata; without either its bands have no role and
-  no product takes them as known bands.
+  no product takes them as known bands. An integer raster with a colour table is a class map (categorical: its
+  codes and dtype kept, nearest resampling and overviews, the colour table as ``classification:classes``);
+  ``LocalSource(categorical=True)`` (CLI ``--categorical``) says so of a plain integer label raster.
 
 ``search`` reads each candidate's metadata and keeps those over the AOI and period; the record's
 checksum is the SHA-256 of the file or archive (of a product folder: of its manifest, MTD or MTL), so
@@ -44,17 +46,20 @@ __all__ = ["LocalSource", "record_for", "read_scene", "unpack", "file_id", "RAST
 UTC = dt.timezone.utc
 
 
-def record_for(path: Path, band_roles: Sequence[str | None] | None = None) -> SceneRecord:
+def record_for(path: Path, band_roles: Sequence[str | None] | None = None, categorical: bool | None = None) -> SceneRecord:
     """The record of one file, SAFE directory, Landsat product folder or archive (metadata only, plus its SHA-256).
 
     ``band_roles`` (one ``eo:common_name`` or None per band) go with the record to the GeoTIFF reader; a product
-    folder (SAFE, Landsat) has its own band table, so giving roles for it is refused."""
+    folder (SAFE, Landsat) has its own band table, so giving roles for it is refused; so is ``categorical`` (True: the
+    raster holds class codes; False: values, even with a colour table; None: a colour table decides)."""
     p = Path(path)
     if not p.exists():
         raise SceneNotFound(f"no such file: {p}")
     reader = registry.describing_reader(p)  # UnsupportedFile for anything no reader takes
     if band_roles is not None and reader.name != "geotiff":
         raise InvalidSourceQuery(f"{p.name} is a {reader.name} product with its own band table; band roles are for plain rasters")
+    if categorical is not None and reader.name != "geotiff":
+        raise InvalidSourceQuery(f"{p.name} is a {reader.name} product with its own band table; --categorical is for plain rasters")
     meta = reader.describe(p)
     if p.is_dir():
         checksum, size = Checksum("sha256", file_checksum(reader.key_file(p), "sha256")), None
@@ -76,7 +81,8 @@ def record_for(path: Path, band_roles: Sequence[str | None] | None = None) -> Sc
         checksum=checksum,
         download_url=p.resolve().as_uri(),
         remote_id=str(p.resolve()),
-        properties={"hpgeo:band_roles": list(band_roles)} if band_roles is not None else {},
+        properties={**({"hpgeo:band_roles": list(band_roles)} if band_roles is not None else {}),
+                    **({"hpgeo:categorical": categorical} if categorical is not None else {})},
     )
 
 
@@ -94,13 +100,15 @@ class LocalSource(Source):
     kind = "local"
     list_before_fetch = False
 
-    def __init__(self, paths: Sequence[str | Path], band_roles: str | Sequence[str | None] | None = None):
+    def __init__(self, paths: Sequence[str | Path], band_roles: str | Sequence[str | None] | None = None,
+                 categorical: bool | None = None):
         from ingest.readers.geotiff import parse_band_roles
 
         if not paths:
             raise InvalidSourceQuery("give at least one file or folder")
         self.paths = [Path(p) for p in paths]
         self.band_roles = parse_band_roles(band_roles) if band_roles is not None else None
+        self.categorical = categorical
         for p in self.paths:
             if not p.exists():
                 raise SceneNotFound(f"no such file or folder: {p}")
@@ -124,7 +132,7 @@ class LocalSource(Source):
     def search(self, aoi: Any = None, interval: Any = None, **_: Any) -> Iterator[SceneRecord]:
         geom, iv = as_geometry(aoi), as_interval(interval)
         for p in self.candidates():
-            rec = record_for(p, self.band_roles)
+            rec = record_for(p, self.band_roles, self.categorical)
             if geom is not None and not rec.footprint.intersects(geom):
                 continue
             if iv is not None and ((iv.start and rec.datetime < iv.start) or (iv.end and rec.datetime > iv.end)):
