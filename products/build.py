@@ -119,7 +119,7 @@ def prepare(name: str, inputs: Mapping[str, Any], params: Mapping[str, Any] | No
             raise InvalidInputs(f"{name}: input {role!r} is a dated series: give {spec.min_items} or more distinct items (got {len(refs)})")
         got = []
         for cid, iid in refs:
-            if cid not in spec.collections and (not spec.roles or spec.series):
+            if cid not in spec.collections and not spec.roles:
                 raise InvalidInputs(f"{name}: input {role!r} must come from {', '.join(spec.collections)}, not {cid!r}")
             got.append(catalog.get_item(cid, iid))
             role_binding(alg, spec, got[-1], p)  # an item of another collection must carry the band roles

@@ -124,7 +124,7 @@ def role_binding(alg: Algorithm, spec: InputSpec, item: Mapping[str, Any], param
     if cid in spec.collections:
         return {}
     where = f"{alg.name}: input {spec.role!r} must come from {', '.join(spec.collections)}"
-    if not spec.roles or spec.series:
+    if not spec.roles:
         raise InvalidInputs(f"{where}, not {cid!r}")
     have = item_band_roles(item)
     need = alg.required_roles(spec, params)
@@ -196,7 +196,7 @@ def load_inputs(
             continue
         assets = alg.input_assets(spec, params) if params is not None else spec.assets
         if spec.series:
-            loaded[spec.role] = _stack(reader, spec, list(items[spec.role]), assets)
+            loaded[spec.role] = _stack(reader, spec, list(items[spec.role]), assets, params)
             continue
         bound = role_binding(alg, spec, items[spec.role], params)
         if bound:  # an item bound by band role: its assets read under the names the algorithm reads
@@ -209,14 +209,22 @@ def load_inputs(
     return loaded, reader.ref, reader.resampled
 
 
-def _stack(reader: _Reader, spec: InputSpec, members: list[dict[str, Any]], assets: Sequence[str]) -> dict[str, Any]:
-    """Each band of every member on the reference grid, stacked along ``time`` (lazy, warped chunk by chunk)."""
+def _stack(reader: _Reader, spec: InputSpec, members: list[dict[str, Any]], assets: Sequence[str], params: Any = None) -> dict[str, Any]:
+    """Each band of every member on the reference grid, stacked along ``time`` (lazy, warped chunk by chunk).
+
+    A member from outside ``spec.collections`` is bound by its band roles (:func:`role_binding`), member by member, so
+    a series of Landsat, VNREDSat-1 or generic 4-band items (with roles) stacks like one of Sentinel-2 items."""
     import xarray as xr
 
     per_band: dict[str, list[Any]] = {a: [] for a in assets}
     ref = None
     for it in members:
-        bands = reader.item(spec, it, assets, it["id"])
+        bound = role_binding(reader.alg, spec, it, params) if params is not None else {}
+        if bound:
+            got = reader.item(spec, it, [bound[a] for a in assets if a in bound], it["id"])
+            bands = {a: got[bound[a]] for a in assets if a in bound and bound[a] in got}
+        else:
+            bands = reader.item(spec, it, assets, it["id"])
         when = np.datetime64(item_datetime(it).replace(tzinfo=None), "ns")
         for a, da in bands.items():
             if ref is None:

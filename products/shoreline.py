@@ -285,7 +285,8 @@ class Shoreline(Algorithm):
     collection = "shoreline"
     inputs = (
         InputSpec("scenes", ("sentinel-2-l2a",), ("B03", "B11", "B08", "SCL"), "Two or more dated scenes of the same grid (time, y, x)",
-                  series=True, min_items=2, resample=S2_20M_BANDS),
+                  series=True, min_items=2, resample=S2_20M_BANDS,
+                  roles=(("B03", "green"), ("B08", "nir"), ("B11", "swir16"))),
     )
     extra_assets = VECTOR_ASSETS
     outputs = (
@@ -335,6 +336,9 @@ class Shoreline(Algorithm):
     # -- hooks of the build engine --
     def input_assets(self, spec: InputSpec, params: Any) -> tuple[str, ...]:
         return ("B03", "B11" if params.index == "mndwi" else "B08", "SCL")
+
+    def required_roles(self, spec: InputSpec, params: Any) -> tuple[str, ...]:
+        return ("green", "swir16") if params.index == "mndwi" else ("green", "nir")
 
     def _tide_path(self, params: Any, data_dir: Path) -> Path | None:
         if not params.tide_series:

@@ -68,7 +68,8 @@ def _bars() -> Iterator[Any]:
         yield factory
 
 
-def _run(source: Any, area: Any, clip: Any, datetime: str | None, download: bool, **filters: Any) -> None:
+def run_source(source: Any, area: Any, clip: Any, datetime: str | None, download: bool, **filters: Any) -> None:
+    """Search ``source`` (and with ``download`` ingest each record), print the records and the outcome; refusals exit 2."""
     from ingest.sources.errors import DownloadFailed, IngestRefused
     from ingest.sources.pipeline import run_ingest
 
@@ -112,7 +113,7 @@ def stac(
     from ingest.sources.stac import StacSource
 
     area, clip = _area(aoi, bbox, required=False)
-    _run(StacSource(url or get_settings().stac_url, settings=get_settings()), area, clip, datetime, download, collections=collection, max_cloud=max_cloud, limit=limit)
+    run_source(StacSource(url or get_settings().stac_url, settings=get_settings()), area, clip, datetime, download, collections=collection, max_cloud=max_cloud, limit=limit)
 
 
 @app.command("dhus")
@@ -136,7 +137,7 @@ def dhus(
     from ingest.sources.dhus import DhusSource
 
     area, clip = _area(aoi, bbox, required=True)
-    _run(DhusSource(url or get_settings().dhus_url, user=user, password=password, settings=get_settings()), area, clip, datetime, download,
+    run_source(DhusSource(url or get_settings().dhus_url, user=user, password=password, settings=get_settings()), area, clip, datetime, download,
          platform=platform, product_type=product_type, max_cloud=max_cloud, limit=limit)
 
 
@@ -157,7 +158,7 @@ def odata(
     from ingest.sources.odata import ODataSource
 
     area, clip = _area(aoi, bbox, required=True)
-    _run(ODataSource(url or get_settings().odata_url, download_url=download_url, settings=get_settings()), area, clip, datetime, download,
+    run_source(ODataSource(url or get_settings().odata_url, download_url=download_url, settings=get_settings()), area, clip, datetime, download,
          collection=collection, product_type=product_type, max_cloud=max_cloud, limit=limit)
 
 
@@ -174,7 +175,7 @@ def file(
     from ingest.sources.local import LocalSource
 
     area, clip = _area(aoi, bbox, required=False)
-    _run(LocalSource(paths, band_roles=bands, categorical=True if categorical else None), area, clip, datetime, True)
+    run_source(LocalSource(paths, band_roles=bands, categorical=True if categorical else None), area, clip, datetime, True)
 
 
 @app.command("watch")

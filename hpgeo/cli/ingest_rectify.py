@@ -38,11 +38,11 @@ def _acquired(text: str):
 
 def _catalogue(path: Path, *, remove_on_failure: bool) -> None:
     """Ingest the rectified COG (collection scanned-archive); if that fails, a COG this run created is removed."""
-    from hpgeo.cli.ingest import _run
+    from hpgeo.cli.ingest import run_source
     from ingest.sources.local import LocalSource
 
     try:
-        _run(LocalSource([path]), None, None, None, True)
+        run_source(LocalSource([path]), None, None, None, True)
     except BaseException:
         if remove_on_failure:
             path.unlink(missing_ok=True)

@@ -210,7 +210,7 @@ class _UnseenLocalFiles:
             cached = self.files.get(key)
             if cached and cached[:4] == stat and cached[4] in self.seen:
                 continue  # unchanged since it was hashed, and its content is known: not even hashed again
-            rec = record_for(Path(p), self.src.band_roles)
+            rec = record_for(Path(p), self.src.band_roles, getattr(self.src, "categorical", None))
             sha = rec.checksum.value if rec.checksum else None
             self.files[key] = stat + [sha]
             if sha in self._listed:

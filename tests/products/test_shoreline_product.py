@@ -77,8 +77,12 @@ def test_build_is_idempotent_and_rebuilds_from_provenance(shoreline_item, demo_c
     assert again["properties"]["hpgeo:provenance"]["tide_series_sha256"] == shoreline_item["properties"]["hpgeo:provenance"]["tide_series_sha256"]
     with pytest.raises(InvalidInputs, match="2 or more distinct items"):
         build_product("shoreline", {"scenes": scenes[:1] * 2}, params, catalog=demo_catalog, data_dir=d)
-    with pytest.raises(InvalidInputs, match="must come from"):
-        build_product("shoreline", {"scenes": [("sentinel-1-grd", "x"), ("sentinel-1-grd", "y")]}, params, catalog=demo_catalog, data_dir=d)
+    from ingest.catalog import SearchQuery
+
+    s1 = [("sentinel-1-grd", it["id"]) for it in demo_catalog.search(SearchQuery.build(collections=["sentinel-1-grd"]))][:2]
+    assert len(s1) == 2
+    with pytest.raises(InvalidInputs, match="must come from sentinel-2-l2a or carry the band roles green, swir16"):
+        build_product("shoreline", {"scenes": s1}, params, catalog=demo_catalog, data_dir=d)  # radar: no optical roles
 
 
 def test_stac_api_round_trip_tiles_and_viewer(live_server, shoreline_item, demo_catalog):
