@@ -23,7 +23,10 @@ import xarray as xr
 from pydantic import Field
 
 from geo.grid import georef
-from products.errors import InvalidInputs
+import warnings
+
+from base.errors import HpgeoWarning
+from products.errors import InsufficientCoverage, InvalidInputs
 from products.optical import index_otsu, mndwi, scl_valid
 from products.registry import S2_20M_BANDS, Algorithm, InputSpec, OutputSpec, ProductParams, register
 
@@ -73,9 +76,24 @@ class Turbidity(Algorithm):
         idx = mndwi(bands["B03"], bands["B11"])
         if "SCL" in bands:
             idx = idx.where(scl_valid(bands["SCL"]))
+        clear = int(np.isfinite(idx).sum())
+        if clear == 0:
+            raise InsufficientCoverage("turbidity: no pixel is clear (all cloud, no data or masked by the scene classification)")
         t_w, eta = (params.water_threshold, None) if params.water_threshold is not None else index_otsu(idx)
         water = idx > t_w
         turb = nechad_turbidity(bands["B04"].where(water), params.a_t, params.c).clip(0.0, params.max_fnu)
         out = georef(turb, bands["B04"])
-        out.attrs["hpgeo:diagnostics"] = {"water_threshold_mndwi": round(float(t_w), 4), "bimodality_mndwi": eta, "nechad_A_T": params.a_t, "nechad_C": params.c}
+        diag: dict[str, Any] = {"water_threshold_mndwi": round(float(t_w), 4), "bimodality_mndwi": eta, "nechad_A_T": params.a_t, "nechad_C": params.c}
+        n_water = int(water.sum())
+        n_out = int(np.isfinite(out).sum())
+        diag.update({"clear_pixels": clear, "water_pixels": n_water, "turbidity_pixels": n_out})
+        if n_out == 0:  # an all-no-data map: say why instead of returning it silently
+            if n_water == 0:
+                msg = (f"turbidity: no clear pixel is water (MNDWI > {float(t_w):.4g}) among {clear} clear pixels: the map is all no data")
+            else:
+                msg = (f"turbidity: all {n_water} water pixels have red reflectance ≥ C = {params.c:g} (outside the Nechad model) "
+                       "or missing: the map is all no data")
+            diag["note"] = msg
+            warnings.warn(msg, HpgeoWarning, stacklevel=2)
+        out.attrs["hpgeo:diagnostics"] = diag
         return {"turbidity": out}
