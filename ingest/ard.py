@@ -42,12 +42,17 @@ def ard_dir(data_dir: Path, collection_id: str, item_id: str) -> Path:
     return confine(rel, data_dir)
 
 
-def is_current(catalog: Any, scene_collection: str, item_id: str, source_checksum: str | None, data_dir: Path) -> bool:
-    """True when the catalog already holds this item from the same source and its files exist."""
+def is_current(catalog: Any, scene_collection: str, item_id: str, source_checksum: str | None, data_dir: Path,
+               options: dict[str, Any] | None = None) -> bool:
+    """True when the catalog already holds this item from the same source, ingested with the same user options
+    (``hpgeo:ingest_options``: band roles, categorical; a re-run with other ``--bands`` rewrites the item), and its
+    files exist."""
     if not source_checksum or not catalog.has_item(scene_collection, item_id):
         return False
     item = catalog.get_item(scene_collection, item_id)
     if item["properties"].get("hpgeo:source_checksum") != source_checksum:
+        return False
+    if (item["properties"].get("hpgeo:ingest_options") or None) != (options or None):
         return False
     return all(Path(resolve_href(a["href"], data_dir)).exists() for a in item["assets"].values() if not a["href"].startswith("http"))
 
@@ -76,10 +81,14 @@ def write_ard(
     aoi: AOI | None = None,
     source_checksum: str | None = None,
     on_band: Callable[[str], None] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
-    """Write the scene's analysis-ready COGs and catalog item. Returns the item, or None if already current."""
+    """Write the scene's analysis-ready COGs and catalog item. Returns the item, or None if already current
+    (same source checksum and the same user ``options``, recorded as ``hpgeo:ingest_options``)."""
     data_dir = Path(data_dir)
-    if is_current(catalog, scene.collection, scene.id, source_checksum, data_dir):
+    if options:
+        scene.properties["hpgeo:ingest_options"] = dict(options)
+    if is_current(catalog, scene.collection, scene.id, source_checksum, data_dir, options):
         log.info("ard: %s/%s is current, skipped", scene.collection, scene.id)
         return None
     out_dir = ard_dir(data_dir, scene.collection, scene.id)

@@ -65,7 +65,8 @@ def ingest_record(source: Source, record: SceneRecord, *, catalog: Any, data_dir
     ``data_dir/raw/<source>`` (downloads, extractions) and the ARD step leaves nothing; an unavailable upstream keeps
     the verified files and partial downloads, so a re-run resumes."""
     collection = record.collection or "local-imagery"
-    if record.checksum is not None and is_current(catalog, collection, record.id, str(record.checksum), data_dir):
+    options = ingest_options(record)
+    if record.checksum is not None and is_current(catalog, collection, record.id, str(record.checksum), data_dir, options):
         log.info("%s/%s is current, not fetched again", collection, record.id)
         return False
     dest = Path(data_dir) / "raw" / source.kind
@@ -74,7 +75,8 @@ def ingest_record(source: Source, record: SceneRecord, *, catalog: Any, data_dir
         try:
             fetched = source.fetch(record, dest, progress=progress)
             scene = read_scene(fetched)
-            item = write_ard(scene, catalog=catalog, data_dir=Path(data_dir), aoi=aoi, source_checksum=fetched.checksum or None)
+            item = write_ard(scene, catalog=catalog, data_dir=Path(data_dir), aoi=aoi, source_checksum=fetched.checksum or None,
+                             options=options)
         except _unreadable_errors() as exc:
             log.debug("%s: unreadable", record.id, exc_info=True)
             raise UnsupportedProduct(f"{record.id} cannot be read (corrupt, truncated or not georeferenced usably): {str(exc)[:300]}") from None
@@ -83,6 +85,13 @@ def ingest_record(source: Source, record: SceneRecord, *, catalog: Any, data_dir
         raise
     mark_ingested(catalog, record, scene.collection, scene.id)
     return item is not None
+
+
+def ingest_options(record: SceneRecord) -> dict[str, Any] | None:
+    """The options the user gave for this record's content (``--bands``, ``--categorical``), or None: part of what
+    makes an item current, so the same file ingested again with other options is written again."""
+    opts = {k: record.properties[k] for k in ("hpgeo:band_roles", "hpgeo:categorical") if record.properties.get(k) is not None}
+    return opts or None
 
 
 def _entries(data_dir: Path, dest: Path) -> tuple[set[Path], set[str]]:
