@@ -1,4 +1,4 @@
-"""``python -m benchmarks [memory|tiles|crash|load|latency|titiler|products|cogwrite|catalog] [options]``: run one benchmark (default: memory) and record it
+"""``python -m benchmarks [memory|tiles|crash|load|latency] [options]``: run one benchmark (default: memory) and record it
 in docs/benchmarks.md (memory, tiles, latency) or docs/reliability.md (crash, load).
 
 ``memory [--size N] [--product NAME ...] [--data-dir D]`` is :mod:`benchmarks.memory` (all products by default); ``tiles …``,
@@ -22,10 +22,6 @@ COMMANDS = {
     "crash": "crash",
     "latency": "latency",
     "load": "load",
-    "titiler": "titiler",
-    "products": "products",
-    "cogwrite": "cogwrite",
-    "catalog": "catalog",
 }
 
 
