@@ -9,7 +9,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from base.settings import Settings, override_settings
+from tests.ingest.test_local_band_roles import env  # noqa: F401  (a fixture: settings and catalog in tmp_path)
 
 N = 64
 
@@ -22,17 +22,6 @@ def _write(path, year: int, seed: int):
         ds.write(data)
         ds.update_tags(TIFFTAG_DATETIME=f"{year}:06:01 03:30:00")
     return data
-
-
-@pytest.fixture
-def env(tmp_path):
-    from ingest.catalog import Catalog
-
-    s = Settings(data_dir=tmp_path / "data", database_url=None)
-    with override_settings(s):
-        cat = Catalog.from_settings(s)
-        yield s, cat, tmp_path
-        cat.close()
 
 
 def _ingest(s, cat, path, roles):
