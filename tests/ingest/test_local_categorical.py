@@ -12,7 +12,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from base.settings import Settings, override_settings
+from tests.ingest.test_local_band_roles import env  # noqa: F401  (a fixture: settings and catalog in tmp_path)
 
 N = 700  # geographic pixels of 1e-4°: reprojected to EPSG:32648 the COG is > 512 px, so it has an overview
 
@@ -32,17 +32,6 @@ def write(path: Path, data: np.ndarray, dtype: str, colormap: dict | None = None
         if colormap:
             ds.write_colormap(1, colormap)
     return path
-
-
-@pytest.fixture
-def env(tmp_path):
-    from ingest.catalog import Catalog
-
-    s = Settings(data_dir=tmp_path / "data", database_url=None)
-    with override_settings(s):
-        cat = Catalog.from_settings(s)
-        yield s, cat, tmp_path
-        cat.close()
 
 
 def _ingest(s, cat, path, categorical=None):
